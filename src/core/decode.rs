@@ -1,0 +1,497 @@
+//! Streaming decoders that turn raw bytes into the *view* the detectors
+//! match on, remembering for every view byte where it came from in the raw
+//! input. That map is what lets the core keep everything it does not change
+//! byte-identical (original escapes and markup survive) while matching on
+//! decoded text: `811218&#45;9876` and `"\u0038\u0031…"` are both seen as
+//! digits, and `<br>` separates tokens.
+
+/// View bytes with their raw origins.
+#[derive(Debug, Default)]
+pub(crate) struct ViewBuf {
+    pub view: Vec<u8>,
+    /// Absolute raw offset of each view byte (empty when `mapped` is false).
+    pub map: Vec<u64>,
+    /// Whether each view byte stands for markup (an HTML tag) that a
+    /// replacement must keep (empty when `mapped` is false).
+    pub markup: Vec<bool>,
+    pub mapped: bool,
+}
+
+impl ViewBuf {
+    fn push(&mut self, bytes: &[u8], off: u64, identity: bool, markup: bool) {
+        self.view.extend_from_slice(bytes);
+        if self.mapped {
+            for k in 0..bytes.len() as u64 {
+                self.map.push(if identity { off + k } else { off });
+                self.markup.push(markup);
+            }
+        }
+    }
+
+    pub fn clear(&mut self, mapped: bool) {
+        self.view.clear();
+        self.map.clear();
+        self.markup.clear();
+        self.mapped = mapped;
+    }
+
+    /// Drops the first `n` view bytes.
+    pub fn drain(&mut self, n: usize) {
+        self.view.drain(..n);
+        if self.mapped {
+            self.map.drain(..n);
+            self.markup.drain(..n);
+        }
+    }
+}
+
+/// How the raw input is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// The view is the raw input.
+    Plain,
+    /// HTML text: tags separate tokens, entities are decoded.
+    Html,
+    /// The inside of a JSON string (escapes decoded).
+    Json,
+    /// HTML inside a JSON string.
+    JsonHtml,
+}
+
+impl Encoding {
+    pub fn is_mapped(self) -> bool {
+        self != Encoding::Plain
+    }
+    pub fn is_html(self) -> bool {
+        matches!(self, Encoding::Html | Encoding::JsonHtml)
+    }
+    pub fn is_json(self) -> bool {
+        matches!(self, Encoding::Json | Encoding::JsonHtml)
+    }
+}
+
+/// The decoder chain for one value or body.
+#[derive(Debug)]
+pub(crate) struct Decoder {
+    encoding: Encoding,
+    json: JsonUnescape,
+    html: Html,
+}
+
+impl Decoder {
+    pub fn new(encoding: Encoding) -> Self {
+        Decoder { encoding, json: JsonUnescape::default(), html: Html::default() }
+    }
+
+    pub fn reset(&mut self, encoding: Encoding) {
+        self.encoding = encoding;
+        self.json = JsonUnescape::default();
+        self.html = Html::default();
+    }
+
+    /// Decodes `raw`, whose first byte is at absolute offset `off`.
+    pub fn feed(&mut self, raw: &[u8], off: u64, out: &mut ViewBuf) {
+        match self.encoding {
+            Encoding::Plain => out.push(raw, off, true, false),
+            Encoding::Html => self.html.feed(raw, off, true, out),
+            Encoding::Json => self.json.feed(raw, off, &mut |b: &[u8], o, id| out.push(b, o, id, false)),
+            Encoding::JsonHtml => {
+                let html = &mut self.html;
+                self.json.feed(raw, off, &mut |b: &[u8], o, id| html.feed(b, o, id, out));
+            }
+        }
+    }
+
+    /// Flushes whatever a decoder still holds at the end of input.
+    pub fn finish(&mut self, out: &mut ViewBuf) {
+        match self.encoding {
+            Encoding::Plain => {}
+            Encoding::Html => self.html.finish(out),
+            Encoding::Json => self.json.finish(&mut |b: &[u8], o, id| out.push(b, o, id, false)),
+            Encoding::JsonHtml => {
+                let html = &mut self.html;
+                self.json.finish(&mut |b: &[u8], o, id| html.feed(b, o, id, out));
+                self.html.finish(out);
+            }
+        }
+    }
+}
+
+/// Receives decoded bytes: (bytes, raw offset, identity). With `identity`,
+/// byte k came from raw offset `off + k`; otherwise all came from one escape at `off`.
+type Emit<'a> = dyn FnMut(&[u8], u64, bool) + 'a;
+
+#[derive(Debug, Default, Clone, Copy)]
+enum JsonState {
+    #[default]
+    Normal,
+    Backslash { off: u64 },
+    Hex { off: u64, n: u8, val: u32 },
+    /// After a high surrogate at `off`; `stage` 0 expects `\`, 1 expects `u`,
+    /// 2.. collects hex digits of the following escape at `off2`.
+    High { hi: u32, off: u64, stage: u8, off2: u64, val: u32 },
+}
+
+/// JSON string unescaping, streaming. Lone surrogates become U+FFFD in the
+/// view only; the raw escape is kept in the output.
+#[derive(Debug, Default)]
+struct JsonUnescape {
+    state: JsonState,
+}
+
+fn emit_char(c: u32, off: u64, emit: &mut Emit) {
+    let ch = char::from_u32(c).unwrap_or('\u{FFFD}');
+    let mut buf = [0u8; 4];
+    emit(ch.encode_utf8(&mut buf).as_bytes(), off, false);
+}
+
+fn hex_val(b: u8) -> Option<u32> {
+    (b as char).to_digit(16)
+}
+
+impl JsonUnescape {
+    fn feed(&mut self, raw: &[u8], off: u64, emit: &mut Emit) {
+        let mut i = 0;
+        while i < raw.len() {
+            if let JsonState::Normal = self.state {
+                let next = memchr::memchr(b'\\', &raw[i..]).map_or(raw.len(), |p| i + p);
+                if next > i {
+                    emit(&raw[i..next], off + i as u64, true);
+                }
+                if next < raw.len() {
+                    self.state = JsonState::Backslash { off: off + next as u64 };
+                }
+                i = next + 1;
+                continue;
+            }
+            if self.step(raw[i], off + i as u64, emit) {
+                i += 1;
+            }
+        }
+    }
+
+    /// Advances on one byte of an escape; false means "reprocess this byte".
+    fn step(&mut self, b: u8, at: u64, emit: &mut Emit) -> bool {
+        match self.state {
+            JsonState::Normal => unreachable!("handled by feed"),
+            JsonState::Backslash { off } => {
+                let simple = match b {
+                    b'"' => Some(b'"'),
+                    b'\\' => Some(b'\\'),
+                    b'/' => Some(b'/'),
+                    b'b' => Some(8),
+                    b'f' => Some(12),
+                    b'n' => Some(b'\n'),
+                    b'r' => Some(b'\r'),
+                    b't' => Some(b'\t'),
+                    _ => None,
+                };
+                self.state = match (simple, b) {
+                    (Some(c), _) => {
+                        emit(&[c], off, false);
+                        JsonState::Normal
+                    }
+                    (None, b'u') => JsonState::Hex { off, n: 0, val: 0 },
+                    (None, _) => {
+                        emit(&[b], off, false);
+                        JsonState::Normal
+                    }
+                };
+            }
+            JsonState::Hex { off, n, val } => {
+                let val = (val << 4) | hex_val(b).unwrap_or(0);
+                self.state = if n + 1 < 4 { JsonState::Hex { off, n: n + 1, val } } else { self.code_point(val, off, emit) };
+            }
+            JsonState::High { hi, off, stage, off2, val } => match stage {
+                0 if b == b'\\' => self.state = JsonState::High { hi, off, stage: 1, off2: at, val: 0 },
+                1 if b == b'u' => self.state = JsonState::High { hi, off, stage: 2, off2, val: 0 },
+                0 => {
+                    emit_char(0xFFFD, off, emit);
+                    self.state = JsonState::Normal;
+                    return false;
+                }
+                1 => {
+                    emit_char(0xFFFD, off, emit);
+                    self.state = JsonState::Backslash { off: off2 };
+                    return false;
+                }
+                _ => {
+                    let val = (val << 4) | hex_val(b).unwrap_or(0);
+                    if stage < 5 {
+                        self.state = JsonState::High { hi, off, stage: stage + 1, off2, val };
+                    } else if (0xDC00..0xE000).contains(&val) {
+                        emit_char(0x10000 + ((hi - 0xD800) << 10) + (val - 0xDC00), off, emit);
+                        self.state = JsonState::Normal;
+                    } else {
+                        emit_char(0xFFFD, off, emit);
+                        self.state = self.code_point(val, off2, emit);
+                    }
+                }
+            },
+        }
+        true
+    }
+
+    fn code_point(&mut self, val: u32, off: u64, emit: &mut Emit) -> JsonState {
+        if (0xD800..0xDC00).contains(&val) {
+            return JsonState::High { hi: val, off, stage: 0, off2: 0, val: 0 };
+        }
+        emit_char(val, off, emit);
+        JsonState::Normal
+    }
+
+    fn finish(&mut self, emit: &mut Emit) {
+        if let JsonState::High { off, .. } = self.state {
+            emit_char(0xFFFD, off, emit);
+        }
+        self.state = JsonState::Normal;
+    }
+}
+
+/// Longest tag stretch one view byte stands for; longer tags (inline images
+/// as data URIs) get more view bytes, so raw output keeps flowing.
+const TAG_STRETCH: u64 = 256;
+const ENTITY_MAX: usize = 12;
+
+#[derive(Debug, Default, Clone)]
+enum HtmlState {
+    #[default]
+    Text,
+    /// Saw `<` at `off`; the next byte decides tag or literal.
+    Lt { off: u64 },
+    /// Inside a tag; `quote` is the open attribute quote, `since` where the
+    /// current view byte's stretch began.
+    Tag { quote: u8, since: u64 },
+    /// Collecting an entity that began at `off`.
+    Entity { off: u64, buf: Vec<u8>, offs: Vec<u64> },
+}
+
+/// HTML → text view: tags become one separator (newline for block tags,
+/// space otherwise), entities are decoded; markup is remembered so a
+/// replacement keeps it.
+#[derive(Debug, Default)]
+struct Html {
+    state: HtmlState,
+    name: Vec<u8>,
+    named: bool,
+    tag_at: usize,
+}
+
+const BLOCK_TAGS: &[&[u8]] = &[
+    b"br", b"p", b"div", b"li", b"tr", b"td", b"th", b"ul", b"ol", b"table", b"blockquote", b"h1", b"h2", b"h3", b"h4", b"h5", b"h6", b"hr", b"pre",
+];
+
+impl Html {
+    fn feed(&mut self, bytes: &[u8], off: u64, identity: bool, out: &mut ViewBuf) {
+        for (k, &b) in bytes.iter().enumerate() {
+            let at = if identity { off + k as u64 } else { off };
+            while !self.step(b, at, out) {}
+        }
+    }
+
+    /// One byte; false means "reprocess this byte in the new state".
+    fn step(&mut self, b: u8, at: u64, out: &mut ViewBuf) -> bool {
+        match &mut self.state {
+            HtmlState::Text => match b {
+                b'<' => self.state = HtmlState::Lt { off: at },
+                b'&' => self.state = HtmlState::Entity { off: at, buf: Vec::new(), offs: Vec::new() },
+                _ => out.push(&[b], at, true, false),
+            },
+            HtmlState::Lt { off } => {
+                let off = *off;
+                if b.is_ascii_alphabetic() || matches!(b, b'/' | b'!' | b'?') {
+                    self.name.clear();
+                    self.named = false;
+                    self.tag_at = out.view.len();
+                    out.push(b" ", off, false, true);
+                    self.state = HtmlState::Tag { quote: 0, since: off };
+                    return false;
+                }
+                out.push(b"<", off, true, false);
+                self.state = HtmlState::Text;
+                return false;
+            }
+            HtmlState::Tag { quote, since } => {
+                if !self.named {
+                    if b.is_ascii_alphanumeric() {
+                        if self.name.len() < 12 {
+                            self.name.push(b.to_ascii_lowercase());
+                        }
+                    } else if !(b == b'/' && self.name.is_empty()) && b != b'<' {
+                        self.named = true;
+                        if BLOCK_TAGS.contains(&self.name.as_slice()) {
+                            out.view[self.tag_at] = b'\n';
+                        }
+                    }
+                }
+                if *quote != 0 {
+                    if b == *quote {
+                        *quote = 0;
+                    }
+                } else if b == b'"' || b == b'\'' {
+                    *quote = b;
+                } else if b == b'>' {
+                    self.state = HtmlState::Text;
+                    return true;
+                }
+                if at >= *since + TAG_STRETCH {
+                    *since = at;
+                    out.push(b" ", at, false, true);
+                }
+            }
+            HtmlState::Entity { off, buf, offs } => {
+                if b == b';' && !buf.is_empty() {
+                    let off = *off;
+                    match decode_entity(buf) {
+                        Some(c) => emit_entity(c, off, out),
+                        None => {
+                            out.push(b"&", off, true, false);
+                            for (c, o) in buf.iter().zip(offs.iter()) {
+                                out.push(&[*c], *o, true, false);
+                            }
+                            out.push(b";", at, true, false);
+                        }
+                    }
+                    self.state = HtmlState::Text;
+                    return true;
+                }
+                if (b.is_ascii_alphanumeric() || (b == b'#' && buf.is_empty())) && buf.len() < ENTITY_MAX {
+                    buf.push(b);
+                    offs.push(at);
+                    return true;
+                }
+                self.flush_entity(out);
+                return false;
+            }
+        }
+        true
+    }
+
+    fn flush_entity(&mut self, out: &mut ViewBuf) {
+        if let HtmlState::Entity { off, buf, offs } = std::mem::take(&mut self.state) {
+            out.push(b"&", off, true, false);
+            for (c, o) in buf.iter().zip(offs.iter()) {
+                out.push(&[*c], *o, true, false);
+            }
+        }
+        self.state = HtmlState::Text;
+    }
+
+    fn finish(&mut self, out: &mut ViewBuf) {
+        match self.state {
+            HtmlState::Lt { off } => out.push(b"<", off, true, false),
+            HtmlState::Entity { .. } => self.flush_entity(out),
+            _ => {}
+        }
+        self.state = HtmlState::Text;
+    }
+}
+
+fn emit_entity(c: char, off: u64, out: &mut ViewBuf) {
+    // Non-breaking spaces are plain spaces to the detectors: editors put
+    // them between card-number groups and names.
+    let c = if c == '\u{a0}' { ' ' } else { c };
+    let mut b = [0u8; 4];
+    out.push(c.encode_utf8(&mut b).as_bytes(), off, false, false);
+}
+
+/// Decodes an entity body (between `&` and `;`).
+fn decode_entity(body: &[u8]) -> Option<char> {
+    if let Some(num) = body.strip_prefix(b"#") {
+        let s = std::str::from_utf8(num).ok()?;
+        let v = match s.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => s.parse().ok()?,
+        };
+        return char::from_u32(v);
+    }
+    Some(match body {
+        b"nbsp" => '\u{a0}',
+        b"amp" => '&',
+        b"lt" => '<',
+        b"gt" => '>',
+        b"quot" => '"',
+        b"apos" => '\'',
+        b"ndash" => '–',
+        b"mdash" => '—',
+        b"aring" => 'å',
+        b"Aring" => 'Å',
+        b"auml" => 'ä',
+        b"Auml" => 'Ä',
+        b"ouml" => 'ö',
+        b"Ouml" => 'Ö',
+        b"aelig" => 'æ',
+        b"AElig" => 'Æ',
+        b"oslash" => 'ø',
+        b"Oslash" => 'Ø',
+        b"eacute" => 'é',
+        b"Eacute" => 'É',
+        b"uuml" => 'ü',
+        b"Uuml" => 'Ü',
+        b"szlig" => 'ß',
+        b"eth" => 'ð',
+        b"thorn" => 'þ',
+        b"aacute" => 'á',
+        b"iacute" => 'í',
+        b"oacute" => 'ó',
+        b"uacute" => 'ú',
+        b"yacute" => 'ý',
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(enc: Encoding, raw: &[u8], split: usize) -> ViewBuf {
+        let mut d = Decoder::new(enc);
+        let mut out = ViewBuf { mapped: true, ..Default::default() };
+        let split = split.min(raw.len());
+        d.feed(&raw[..split], 0, &mut out);
+        d.feed(&raw[split..], split as u64, &mut out);
+        d.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn json_escapes_and_surrogates_decode_at_any_split() {
+        let raw = br#"a\"b\\c\u00e5\ud83d\ude00\n\ud800x"#;
+        for split in 0..=raw.len() {
+            let v = decode(Encoding::Json, raw, split);
+            assert_eq!(String::from_utf8_lossy(&v.view), "a\"b\\cå😀\n\u{fffd}x", "split {split}");
+            assert_eq!(v.map.len(), v.view.len());
+            // å came from the escape at raw offset 7
+            assert_eq!(v.map[6], 7);
+        }
+    }
+
+    #[test]
+    fn html_tags_separate_and_entities_decode() {
+        let raw = b"Anna<br>Svensson 811218&#45;9876 4111&nbsp;1111 &unknown; a < b <b>x</b>";
+        for split in 0..=raw.len() {
+            let v = decode(Encoding::Html, raw, split);
+            assert_eq!(String::from_utf8_lossy(&v.view), "Anna\nSvensson 811218-9876 4111 1111 &unknown; a < b  x ", "split {split}");
+            let tag = v.view.iter().position(|&b| b == b'\n').unwrap();
+            assert!(v.markup[tag]);
+            assert_eq!(v.map[tag], 4);
+        }
+    }
+
+    #[test]
+    fn long_tags_get_several_view_bytes() {
+        let mut raw = b"<img src=\"data:".to_vec();
+        raw.extend(std::iter::repeat_n(b'A', 1000));
+        raw.extend(b"\">after");
+        let v = decode(Encoding::Html, &raw, 500);
+        assert!(v.view.starts_with(b"    "));
+        assert!(v.view.ends_with(b"after"));
+    }
+
+    #[test]
+    fn html_in_json_composes() {
+        let raw = br#"Hej<br>Anna\u0020Svensson"#;
+        let v = decode(Encoding::JsonHtml, raw, 9);
+        assert_eq!(String::from_utf8_lossy(&v.view), "Hej\nAnna Svensson");
+    }
+}

@@ -1,0 +1,63 @@
+//! Name gazetteer: given names, surnames, surname morphology and the guard
+//! list of ordinary words that are also names. Data comes from rule files.
+
+use std::collections::HashSet;
+
+/// Word lists used by the name validators. Lookups are exact and
+/// case-sensitive on purpose: names are written capitalised, and the
+/// capitalisation is part of the evidence.
+#[derive(Debug, Default, Clone)]
+pub struct Gazetteer {
+    given: HashSet<String>,
+    surnames: HashSet<String>,
+    not_names: HashSet<String>,
+    suffixes: Vec<String>,
+}
+
+impl Gazetteer {
+    /// Builds a gazetteer from word lists (as read from the gazetteer files).
+    pub fn from_lists(given: &[&str], surnames: &[&str], not_names: &[&str], suffixes: &[&str]) -> Self {
+        let set = |l: &[&str]| l.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        Gazetteer {
+            given: set(given),
+            surnames: set(surnames),
+            not_names: set(not_names),
+            suffixes: suffixes.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Parses a list file: one entry per line, `#` starts a comment.
+    pub fn parse_list(text: &str) -> Vec<&str> {
+        text.lines()
+            .map(|l| l.split('#').next().unwrap_or("").trim())
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+
+    /// A known given name.
+    pub fn is_given_name(&self, w: &str) -> bool {
+        self.given.contains(w)
+    }
+
+    /// A known surname, or a capitalised word with surname morphology
+    /// (-sson, -sen, -nen, …) that is long enough not to be a plain word.
+    pub fn is_surname(&self, w: &str) -> bool {
+        if self.surnames.contains(w) {
+            return true;
+        }
+        let starts_upper = w.chars().next().is_some_and(char::is_uppercase);
+        starts_upper
+            && w.chars().count() >= 5
+            && self.suffixes.iter().any(|s| w.len() > s.len() + 1 && w.ends_with(s.as_str()))
+    }
+
+    /// An ordinary word that is also a name ("Will", "May"): never a name on its own.
+    pub fn is_not_name(&self, w: &str) -> bool {
+        self.not_names.contains(w)
+    }
+
+    /// Whether the word may start a gazetteer name candidate at all.
+    pub fn is_candidate(&self, w: &str) -> bool {
+        self.given.contains(w) || self.is_surname(w)
+    }
+}
