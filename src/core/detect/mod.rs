@@ -37,7 +37,9 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind name, for error messages.
-    pub const NAMES: &'static [&'static str] = &["number", "email", "iban", "ipv6", "keyword", "prefix", "name", "postal", "scan"];
+    pub const NAMES: &'static [&'static str] = &[
+        "number", "email", "iban", "ipv6", "keyword", "prefix", "name", "postal", "scan",
+    ];
 
     /// Parses a kind name from a rule file.
     pub fn parse(s: &str) -> Option<Kind> {
@@ -116,6 +118,8 @@ impl Detector {
 
     /// Index of the `value` capture group, if the pattern has one.
     pub fn value_group(&self) -> Option<usize> {
-        self.regex.group_info().to_index(regex_automata::PatternID::ZERO, "value")
+        self.regex
+            .group_info()
+            .to_index(regex_automata::PatternID::ZERO, "value")
     }
 }
