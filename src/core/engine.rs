@@ -94,8 +94,8 @@ impl Engine {
             }
         }
         if has(Kind::Name) || has(Kind::Postal) {
-            for b in 0xC3..=0xC5 {
-                class[b] |= C_HIGH;
+            for c in &mut class[0xC3..=0xC5] {
+                *c |= C_HIGH;
             }
         }
         if has(Kind::Ipv6) {
