@@ -238,10 +238,13 @@ fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>) {
     if patterns.is_empty() {
         return (keywords, None);
     }
+    // Anchored: the scanner runs the automaton only at word starts, where
+    // it dies after a byte or two unless a keyword really begins there. That
+    // is much cheaper than a transition per byte over the whole body.
     let dfa = DFA::builder()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
-        .start_kind(aho_corasick::StartKind::Unanchored)
+        .start_kind(aho_corasick::StartKind::Anchored)
         .build(&patterns)
         .ok();
     (keywords, dfa)

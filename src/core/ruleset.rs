@@ -210,6 +210,9 @@ struct Compiler {
     ids: HashSet<String>,
 }
 
+/// Longest trigger, context or prefix word: the scanner's lookahead must cover it.
+const MAX_KEYWORD: usize = 48;
+
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
@@ -416,6 +419,19 @@ impl Compiler {
                 DetectorAction::Mask
             }
         };
+        for w in d
+            .triggers
+            .iter()
+            .chain(&d.context)
+            .chain(&d.negative_context)
+            .chain(&d.prefixes)
+        {
+            let first = w.bytes().next().unwrap_or(b' ');
+            if w.len() > MAX_KEYWORD || !(first.is_ascii_alphanumeric() || first >= 0x80) {
+                let reason = format!("keyword {w:?} must start with a letter or digit and be at most {MAX_KEYWORD} bytes");
+                self.err(src, id_span.clone(), reason);
+            }
+        }
         if kind == Kind::Keyword && d.triggers.is_empty() {
             self.err(
                 src,
@@ -482,6 +498,8 @@ impl Compiler {
             fields: d.fields,
             value_fields: d.value_fields,
             action,
+            first: Detector::first_bytes(d.pattern.get_ref()),
+            fast: Detector::fast_dfa(d.pattern.get_ref(), kind),
         });
     }
 

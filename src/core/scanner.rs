@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::Anchored;
+use regex_automata::dfa::Automaton as _;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored as ReAnchored, Input};
 
@@ -138,7 +139,7 @@ impl Scanner {
         self.ac_state = engine
             .ac
             .as_ref()
-            .and_then(|ac| ac.start_state(Anchored::No).ok());
+            .and_then(|ac| ac.start_state(Anchored::Yes).ok());
         self.discovered = 0;
         self.emitted = 0;
         self.accepted_end = 0;
@@ -301,25 +302,19 @@ impl Scanner {
         }
     }
 
-    /// The candidate and keyword pass over `[discovered, to)`.
+    /// The candidate and keyword pass over `[discovered, to)`: one walk over
+    /// the bytes; keywords are looked up only where a word starts.
     fn discover(&mut self, engine: &Engine, to: u64) {
         let from = self.discovered;
-        if let (Some(ac), Some(mut sid)) = (engine.ac.as_ref(), self.ac_state) {
-            let start = (from - self.base) as usize;
-            let end = (to - self.base) as usize;
-            for i in start..end {
-                sid = ac.next_state(Anchored::No, sid, self.vb.view[i]);
-                if ac.is_special(sid) && ac.is_match(sid) {
-                    for k in 0..ac.match_len(sid) {
-                        let pid = ac.match_pattern(sid, k);
-                        self.keyword_hit(engine, pid.as_u32(), self.base + i as u64 + 1);
-                    }
-                }
-            }
-            self.ac_state = Some(sid);
-        }
+        let mut prev_word = is_word(self.before(from));
+        let keywords = engine.ac.is_some();
         for pos in from..to {
             let b = self.at(pos);
+            let word = is_word(b);
+            if keywords && word && !prev_word {
+                self.keywords_at(engine, pos);
+            }
+            prev_word = word;
             let class = engine.class[b as usize];
             if class != 0 {
                 self.candidate(engine, pos, b, class);
@@ -329,6 +324,28 @@ impl Scanner {
         // Keyword candidates were queued before the byte pass's; keep the
         // queue ordered by position (stable, so rule order is kept too).
         self.cands.make_contiguous().sort_by_key(|c| c.0);
+    }
+
+    /// Runs the anchored keyword automaton from a word start.
+    fn keywords_at(&mut self, engine: &Engine, pos: u64) {
+        let (Some(ac), Some(mut sid)) = (engine.ac.as_ref(), self.ac_state) else {
+            return;
+        };
+        let s = (pos - self.base) as usize;
+        for i in s..self.vb.view.len() {
+            sid = ac.next_state(Anchored::Yes, sid, self.vb.view[i]);
+            if ac.is_special(sid) {
+                if ac.is_dead(sid) {
+                    break;
+                }
+                if ac.is_match(sid) {
+                    for k in 0..ac.match_len(sid) {
+                        let pid = ac.match_pattern(sid, k);
+                        self.keyword_hit(engine, pid.as_u32(), self.base + i as u64 + 1);
+                    }
+                }
+            }
+        }
     }
 
     fn keyword_hit(&mut self, engine: &Engine, kw: u32, end: u64) {
@@ -544,18 +561,30 @@ impl Scanner {
     ) -> Result<(), RedactError> {
         let det = &engine.detectors[d as usize];
         let s = (start - self.base) as usize;
+        if !det.first[self.vb.view[s] as usize] {
+            return Ok(());
+        }
         let cap_end = s + engine.max_token;
         let wend = cap_end.min(self.vb.view.len());
         let input = Input::new(&self.vb.view)
             .range(s..wend)
             .anchored(ReAnchored::Yes);
         let group = engine.value_groups[d as usize];
-        let (m, value) = match group {
-            None => match det.regex.search(&input) {
+        let fast_end = match &det.fast {
+            Some(dfa) => match dfa.try_search_fwd(&input) {
+                Ok(Some(m)) => Some(m.offset()),
+                Ok(None) => return Ok(()),
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let (m, value) = match (group, fast_end) {
+            (None, Some(end)) => (s..end, s..end),
+            (None, None) => match det.regex.search(&input) {
                 Some(m) => (m.range(), m.range()),
                 None => return Ok(()),
             },
-            Some(g) => {
+            (Some(g), _) => {
                 let caps = self.caps[d as usize].get_or_insert_with(|| det.regex.create_captures());
                 det.regex.search_captures(&input, caps);
                 match (caps.get_match(), caps.get_group(g)) {

@@ -135,12 +135,18 @@ fn luhn_ok(d: &[u8]) -> bool {
 /// Case-insensitive comparison of `a` against an already lower-case `lower`,
 /// Unicode-aware, without allocating.
 fn eq_fold(a: &str, lower: &str) -> bool {
+    if a.is_ascii() && lower.is_ascii() {
+        return a.eq_ignore_ascii_case(lower);
+    }
     a.chars().flat_map(char::to_lowercase).eq(lower.chars())
 }
 
 /// Whether `a` equals (case-insensitively) any entry of a lower-case list.
 fn in_list(a: &str, list: &[&str]) -> bool {
-    list.iter().any(|w| eq_fold(a, w))
+    // Lower-case once, then compare lengths and bytes: this runs on the hot
+    // path for every cue and name candidate.
+    let lower = a.to_lowercase();
+    list.iter().any(|w| w.len() == lower.len() && *w == lower)
 }
 
 // ---------------------------------------------------------------------------
@@ -641,8 +647,9 @@ fn country_code_len(d: &[u8]) -> Option<usize> {
 ///   a first group (area code with trunk 0) of 2–4 digits, which rejects
 ///   `0.12345678` and `010100-4123`; ungrouped runs are accepted only for
 ///   mobile numbers (SE `07…` with 10 digits, FI `04…`/`050…` with 9–10);
-/// - DK/NO national: exactly 8 digits starting 2–9 *and* grouped like a phone
-///   number (`12 34 56 78`, `123 45 678`, `1234 5678`, `12 345 678`). A bare
+/// - DK/NO national: exactly 8 digits (no trunk 0) *and* grouped like a phone
+///   number (`22 34 56 78`, `412 34 567`; `1234-5678` is more often a
+///   Swedish bankgiro or an article number than a phone number). A bare
 ///   8-digit run is rejected: too many order numbers look like that; rule
 ///   files catch those with context words instead.
 pub fn phone(candidate: &str, _: &Gazetteer) -> bool {
@@ -701,7 +708,7 @@ pub fn phone(candidate: &str, _: &Gazetteer) -> bool {
         // Grouped: the first group is the area code with its trunk 0.
         return groups.first().is_some_and(|&g| (2..=4).contains(&g));
     }
-    p.n == 8 && d[0] >= 2 && matches!(groups, [2, 2, 2, 2] | [3, 2, 3] | [4, 4] | [2, 3, 3])
+    matches!(groups, [2, 2, 2, 2] | [3, 2, 3])
 }
 
 /// IPv4 address: four octets 0–255 without leading zeros. Rejects
@@ -1076,14 +1083,36 @@ pub const CUE_NON_NAMES: &[&str] = &[
     "servicedesk", "service", "the", "our", "your", "good", "god", "godmorgon", "hyvää", "morning",
     "afternoon", "evening", "sales", "admin", "it", "hr", "ekonomi", "economy", "billing", "accounts", "och",
     "and", "og", "ja", "you", "du", "ni", "dere", "i", "jag", "jeg", "minä", "me", "vi", "we",
+    // sign-off lines that are not names ("Sent from my iPhone", "Mvh")
+    "sent", "skickat", "skickad", "sendt", "lähetetty", "mvh", "hälsningar", "regards", "cheers", "terveisin",
+    "hilsen", "företaget", "firma", "firmaet", "company", "yritys", "department", "avdelning", "avdelningen",
+    "afdeling", "afdelingen", "avdelingen", "osasto",
+    // products and fixed phrases that follow greetings ("Hello World", "Hi Windows")
+    "world", "windows", "microsoft", "office", "outlook", "teams", "google", "apple", "iphone", "android",
+    "valued", "hiring", "bästa", "kære", "kjære",
+];
+
+/// Last words that make a cued candidate an organisation, not a person
+/// ("Regards,\nAcme Oy", "Hi Acme Support"). Lower case.
+#[rustfmt::skip]
+const ORGANISATION_WORDS: &[&str] = &[
+    "ab", "oy", "oyj", "as", "asa", "aps", "ltd", "inc", "gmbh", "llc", "plc", "corp", "corporation", "group",
+    "gruppen", "team", "teamet", "tiimi", "support", "supporten", "service", "desk", "helpdesk", "kundtjänst",
+    "kundservice", "kundeservice", "asiakaspalvelu", "department", "avdelning", "avdelningen", "afdeling",
+    "afdelingen", "avdelingen", "osasto", "kommun", "kommune", "kaupunki", "region", "regionen", "university",
+    "universitet", "yliopisto", "skola", "skole", "koulu", "school", "customer", "customers", "user", "users",
+    "colleague", "colleagues", "partner", "partners", "member", "members", "manager", "kund", "kunder", "kunde",
+    "asiakas", "användare", "bruger", "bruker", "käyttäjä",
 ];
 
 /// A person's name right after a strong cue (greeting, signature, "my name is").
 ///
 /// True for 1–3 capitalised words (hyphenated parts allowed: "Anna-Karin"),
-/// unless the first word is in [`CUE_NON_NAMES`] ("Hi all", "Hej Support"),
-/// or the candidate is a single word on the not-name list ("Hi Will" is
-/// ambiguous enough to leave alone; "Hi Will Smith" is redacted).
+/// unless the first word is in [`CUE_NON_NAMES`] ("Hi all", "Hej Support",
+/// "Hello World", "Sent from my iPhone"), the last word names an
+/// organisation ("Acme Oy", "Acme Support"), or the candidate is a single
+/// word on the not-name list ("Hi Will" is ambiguous enough to leave alone;
+/// "Hi Will Smith" is redacted).
 pub fn person_name_cued(candidate: &str, g: &Gazetteer) -> bool {
     let s = candidate.trim();
     let Some((words, parts)) = name_shape(s, 6) else {
@@ -1095,6 +1124,10 @@ pub fn person_name_cued(candidate: &str, g: &Gazetteer) -> bool {
     let first = s.split(' ').next().unwrap_or(s);
     let first_part = first.split('-').next().unwrap_or(first);
     if in_list(first, CUE_NON_NAMES) || in_list(first_part, CUE_NON_NAMES) {
+        return false;
+    }
+    let last = s.rsplit([' ', '-']).next().unwrap_or(s);
+    if words > 1 && in_list(last, ORGANISATION_WORDS) {
         return false;
     }
     !(words == 1 && g.is_not_name(first))
@@ -1125,8 +1158,11 @@ const NON_CITY_WORDS: &[&str] = &[
     "items", "total", "summa", "sum", "moms", "vat", "alv", "invoice", "faktura", "lasku", "order", "ordre",
     "tilaus", "version", "build", "release", "update", "windows", "edition", "the", "and", "our", "we", "i",
     "it", "this", "that", "vi", "jag", "jeg", "det", "den", "och", "og", "ja", "me", "se", "users", "user",
-    "kunder", "customers", "asiakkaat", "licenses", "licenser", "licenser", "lisenser", "lisenssit", "seats",
-    "gb", "mb", "tb", "kb", "ms",
+    "kunder", "customers", "asiakkaat", "licenses", "licenser", "lisenser", "lisenssit", "seats",
+    "gb", "mb", "tb", "kb", "ms", "tickets", "ärenden", "cases", "requests", "orders", "ordrar", "units", "pieces",
+    "emails", "messages", "downloads", "views", "visitors", "points", "poäng", "steps", "rows", "records", "files",
+    "bytes", "errors", "fel", "asiakasta", "kpl", "stk", "timer", "timmar", "tuntia", "hours", "minutes", "minuter",
+    "days", "dagar", "dage", "dager", "päivää",
 ];
 
 /// Nordic postcode followed by a city: SE `NNN NN`/`NNNNN`, FI `NNNNN`,
@@ -1897,9 +1933,9 @@ mod tests {
                 "+4512345678",
                 "0045 12 34 56 78",
                 "22 34 56 78",
+                "12 34 56 78",
+                "123 45 678",
                 "412 34 678",
-                "3234 5678",
-                "55 512 345",
                 "+47 412 34 567",
                 "+358 40 123 4567",
                 "+358 (0)9 123 4567",
@@ -1920,8 +1956,10 @@ mod tests {
             &[
                 "12345678", // bare 8 digits: order numbers
                 "42345678",
-                "12 34 56 78", // DK/NO numbers never start with 1
-                "0123456",     // short and ungrouped
+                "5050-1055", // bankgiro
+                "3234 5678",
+                "55 512 345",
+                "0123456", // short and ungrouped
                 "091234",
                 "09 1234", // too short: often the tail of an order number
                 "05-1234",
@@ -1956,7 +1994,7 @@ mod tests {
                 "+46+70 123 45 67",
                 "+46 (0)(0)70 123 45 67",
                 "08-123 456 78 (0)",
-                "12 34 56 78 ",
+                "12 34 56 78 9",
                 "1",
                 "+",
             ],
@@ -2244,6 +2282,16 @@ mod tests {
                 "The Acme Team",
                 "anna",
                 "Anna Karin Maria Olsson",
+                "Hello World",
+                "World",
+                "Windows",
+                "Sent",
+                "Mvh",
+                "Acme Oy",
+                "Acme Support",
+                "Valued Customer",
+                "Hiring Manager",
+                "Företaget",
                 "",
             ],
         );
