@@ -58,6 +58,9 @@ struct Hit {
 struct Match {
     start: u64,
     neg_len: i64,
+    /// false sorts first: of two matches over the same span, the one whose
+    /// context words are present wins (a CPR number next to "CPR-nummer").
+    without_context: bool,
     det: u16,
     end: u64,
 }
@@ -633,39 +636,44 @@ impl Scanner {
                 return Ok(());
             }
         }
-        if !self.context_allows(engine, d, vs) {
+        let Some(context) = self.context_allows(engine, d, vs) else {
             return Ok(());
-        }
+        };
         self.pending.push(Match {
             start: vs,
             neg_len: -((ve - vs) as i64),
+            without_context: !context,
             det: d,
             end: ve,
         });
         Ok(())
     }
 
-    fn context_allows(&self, engine: &Engine, d: u16, vs: u64) -> bool {
+    /// Whether context lets detector `d` match a value starting at `vs`:
+    /// `None` if not, else whether a context word (or field) supports it.
+    /// The nearest relevant word in the window decides, so "telefon" right
+    /// before a number beats "ordernummer" earlier in the sentence.
+    fn context_allows(&self, engine: &Engine, d: u16, vs: u64) -> Option<bool> {
         let det = &engine.detectors[d as usize];
-        let field_ok = self.ctx.context_ok.contains(&d);
-        if field_ok {
-            return true;
+        if self.ctx.context_ok.contains(&d) {
+            return Some(true);
         }
         let window = det.context_window.unwrap_or(engine.window) as u64;
         let lo = vs.saturating_sub(window);
-        let mut context = false;
         // Hits are ordered by end; candidates are decided well behind
         // discovery, so find the window by binary search, not by walking.
         let from = self.hits.partition_point(|h| h.end < lo);
         let to = self.hits.partition_point(|h| h.end <= vs);
-        for h in self.hits.range(from..to) {
+        for h in self.hits.range(from..to).rev() {
             let k = &engine.keywords[h.kw as usize];
             if k.negative_for.contains(&d) {
-                return false;
+                return None;
             }
-            context |= k.context_for.contains(&d);
+            if k.context_for.contains(&d) {
+                return Some(true);
+            }
         }
-        context || !det.require_context
+        (!det.require_context).then_some(false)
     }
 
     /// The own pass of a `scan` detector, from its cursor; returns the new cursor.
@@ -696,7 +704,12 @@ impl Scanner {
                 });
             }
             self.scan_cursors[i] = if me > ms { me } else { ms + 1 };
-            if !m.is_empty() && self.context_allows(engine, d, ms) {
+            let context = if m.is_empty() {
+                None
+            } else {
+                self.context_allows(engine, d, ms)
+            };
+            if let Some(context) = context {
                 let valid = det.validator.is_none_or(|v| {
                     std::str::from_utf8(&self.vb.view[m.range()])
                         .is_ok_and(|t| v(t, &engine.gazetteer))
@@ -705,6 +718,7 @@ impl Scanner {
                     self.pending.push(Match {
                         start: ms,
                         neg_len: -((me - ms) as i64),
+                        without_context: !context,
                         det: d,
                         end: me,
                     });
