@@ -37,7 +37,12 @@ fn check(format: Format, input: &[u8], sizes: &[usize]) -> Result<(), TestCaseEr
             prop_assert_eq!(fa, fb);
         }
         (Err(a), Err(b)) => prop_assert_eq!(a.reason_code(), b.reason_code()),
-        (a, b) => prop_assert!(false, "whole {:?} vs split {:?}", a.map(|x| x.1.len()), b.map(|x| x.1.len())),
+        (a, b) => prop_assert!(
+            false,
+            "whole {:?} vs split {:?}",
+            a.map(|x| x.1.len()),
+            b.map(|x| x.1.len())
+        ),
     }
     Ok(())
 }
@@ -121,7 +126,19 @@ fn arb_json() -> impl Strategy<Value = serde_json::Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
             prop::collection::btree_map(
-                prop::sample::select(&["name", "email", "description", "national_id", "a", "b", "phone", "cf_x"][..]).prop_map(str::to_string),
+                prop::sample::select(
+                    &[
+                        "name",
+                        "email",
+                        "description",
+                        "national_id",
+                        "a",
+                        "b",
+                        "phone",
+                        "cf_x"
+                    ][..]
+                )
+                .prop_map(str::to_string),
                 inner,
                 0..5
             )
@@ -148,10 +165,18 @@ fn escape_non_ascii(s: &str) -> String {
 fn same_outside_redactions(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value;
     match (a, b) {
-        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_outside_redactions(v, w))),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_outside_redactions(v, w)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_outside_redactions(v, w)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_outside_redactions(v, w))
+        }
         (Value::String(x), Value::String(y)) => x == y || common::only_placeholders_changed(x, y),
-        (Value::Number(x), Value::String(y)) => common::only_placeholders_changed(&x.to_string(), y),
+        (Value::Number(x), Value::String(y)) => {
+            common::only_placeholders_changed(&x.to_string(), y)
+        }
         (x, y) => x == y,
     }
 }

@@ -15,7 +15,10 @@ pub fn shipped() -> Arc<Ruleset> {
         .get_or_init(|| {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
             let sources = deskguard::rules_dir::load(&dir).expect("rules directory loads");
-            Arc::new(Ruleset::compile(&sources).unwrap_or_else(|e| panic!("shipped rules compile:\n{e}")))
+            Arc::new(
+                Ruleset::compile(&sources)
+                    .unwrap_or_else(|e| panic!("shipped rules compile:\n{e}")),
+            )
         })
         .clone()
 }
@@ -25,13 +28,22 @@ pub fn key() -> PseudonymKey {
 }
 
 /// Redacts `input` fed in the given chunk sizes (cycled).
-pub fn redact_chunked(rules: &Arc<Ruleset>, spec: &StreamSpec, input: &[u8], sizes: &[usize]) -> Result<(Vec<u8>, Vec<Finding>), RedactError> {
+pub fn redact_chunked(
+    rules: &Arc<Ruleset>,
+    spec: &StreamSpec,
+    input: &[u8],
+    sizes: &[usize],
+) -> Result<(Vec<u8>, Vec<Finding>), RedactError> {
     let mut r = rules.redactor(spec, &key());
     let mut out = Vec::new();
     let mut i = 0;
     let mut k = 0;
     while i < input.len() {
-        let n = sizes.get(k % sizes.len().max(1)).copied().unwrap_or(input.len()).max(1);
+        let n = sizes
+            .get(k % sizes.len().max(1))
+            .copied()
+            .unwrap_or(input.len())
+            .max(1);
         let end = (i + n).min(input.len());
         r.push(&input[i..end], &mut out)?;
         i = end;
@@ -43,13 +55,25 @@ pub fn redact_chunked(rules: &Arc<Ruleset>, spec: &StreamSpec, input: &[u8], siz
 
 /// Redacts text in one go with the shipped rules.
 pub fn redact_text(input: &str) -> String {
-    let (out, _) = redact_chunked(&shipped(), &StreamSpec::plain(Format::Text), input.as_bytes(), &[usize::MAX]).expect("redacts");
+    let (out, _) = redact_chunked(
+        &shipped(),
+        &StreamSpec::plain(Format::Text),
+        input.as_bytes(),
+        &[usize::MAX],
+    )
+    .expect("redacts");
     String::from_utf8(out).expect("utf-8 output")
 }
 
 /// Detector ids found in a text.
 pub fn detectors_in(input: &str) -> Vec<String> {
-    let (_, f) = redact_chunked(&shipped(), &StreamSpec::plain(Format::Text), input.as_bytes(), &[usize::MAX]).expect("redacts");
+    let (_, f) = redact_chunked(
+        &shipped(),
+        &StreamSpec::plain(Format::Text),
+        input.as_bytes(),
+        &[usize::MAX],
+    )
+    .expect("redacts");
     f.iter().map(|f| f.detector.to_string()).collect()
 }
 
@@ -86,7 +110,9 @@ fn split_placeholders(s: &str) -> Vec<&str> {
         }
         if bytes[i] == b'*' {
             pieces.push(&s[last..i]);
-            while i < bytes.len() && (bytes[i] == b'*' || bytes[i].is_ascii_digit() || b" -".contains(&bytes[i])) {
+            while i < bytes.len()
+                && (bytes[i] == b'*' || bytes[i].is_ascii_digit() || b" -".contains(&bytes[i]))
+            {
                 i += 1;
             }
             last = i;
