@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use support::rt::{cf_values, RtServer};
+use support::rt::{cf_values, RtOptions, RtServer};
 
 #[test]
 fn rt_rest2_round_trip() {
@@ -84,4 +84,23 @@ fn rt_servers_are_independent() {
         .request("GET", &format!("/ticket/{id}"), None)
         .unwrap();
     assert_eq!(resp.status, 404, "{}", resp.text());
+}
+
+#[test]
+fn rt_links_follow_web_base_url() {
+    let opts = RtOptions {
+        web_base_url: Some("http://deskguard.invalid:8443".into()),
+    };
+    let Some(rt) = RtServer::start_with_or_skip("rt_links_follow_web_base_url", &opts) else {
+        return;
+    };
+    let id = rt
+        .client()
+        .create_ticket(&json!({"Queue": "General", "Subject": "links"}))
+        .unwrap();
+    let t = rt.client().get_ticket(id).unwrap();
+    assert_eq!(
+        t["Queue"]["_url"],
+        "http://deskguard.invalid:8443/REST/2.0/queue/1"
+    );
 }

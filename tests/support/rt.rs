@@ -16,6 +16,14 @@
 //!
 //! # REST2 shapes observed on RT 5.0.3 (Debian 12); fixtures in tests/data/rt/
 //!
+//! * Every `_url` is `$WebBaseURL` + `/REST/2.0/…`, whatever Host the request
+//!   came with (see [`RtOptions::web_base_url`]).
+//! * Requests may be sent with `Transfer-Encoding: chunked` (Starlet accepts
+//!   them), so a proxy that changes a body's length can stream it.
+//! * Without `--host`, rt-server (Starlet) listens on 0.0.0.0; the harness
+//!   always passes `--host 127.0.0.1`.
+//! * Every REST2 request with basic auth checks the password with bcrypt:
+//!   ~0.3-0.5 s per request at RT's default cost 12, hence cost 4 in tests.
 //! * `GET /REST/2.0/queues/all` → 200 `{"page":1,"per_page":20,"pages":1,"total":1,
 //!   "count":1,"items":[{"type":"queue","id":"1","_url":".../queue/1"}]}`.
 //!   Collections always look like this; `items` carry only type/id/_url unless
@@ -85,6 +93,16 @@ pub const ROOT_PASSWORD: &str = "password";
 /// How long RT may take to answer REST2 after start (it takes ~2-3 s here).
 pub const START_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Options for [`RtServer::start_with`].
+#[derive(Debug, Clone, Default)]
+pub struct RtOptions {
+    /// RT's `$WebBaseURL`. REST2 builds every `_url` in its answers from it
+    /// (NOT from the request's Host header), so behind deskguard set it to the
+    /// proxy's URL, or clients following `_url` links bypass the proxy.
+    /// Default: the server's own `http://127.0.0.1:PORT`.
+    pub web_base_url: Option<String>,
+}
+
 /// A running RT 5 standalone server on 127.0.0.1 with its own SQLite copy.
 pub struct RtServer {
     /// `http://127.0.0.1:PORT` (no trailing slash; RT is mounted at `/`).
@@ -99,6 +117,11 @@ pub struct RtServer {
 impl RtServer {
     /// Start RT, or fail with instructions if it is not installed.
     pub fn start() -> Result<RtServer> {
+        Self::start_with(&RtOptions::default())
+    }
+
+    /// Start RT with options (e.g. the public URL its `_url` links should use).
+    pub fn start_with(opts: &RtOptions) -> Result<RtServer> {
         let server = env_path("DESKGUARD_RT_SERVER", DEFAULT_RT_SERVER);
         let template = env_path("DESKGUARD_RT_TEMPLATE_DB", DEFAULT_TEMPLATE_DB);
         if !server.exists() || !template.exists() {
@@ -112,7 +135,7 @@ impl RtServer {
         // A free port can be taken between probing and binding; retry a few times.
         let mut last_err = None;
         for _ in 0..3 {
-            match Self::start_once(&server, &template) {
+            match Self::start_once(&server, &template, opts) {
                 Ok(s) => return Ok(s),
                 Err(e) => last_err = Some(e),
             }
@@ -123,6 +146,21 @@ impl RtServer {
     /// Like [`start`](Self::start), but with `DESKGUARD_SKIP_RT=1` an
     /// uninstalled RT is a loud skip (`None`) instead of an error.
     pub fn start_or_skip(test: &str) -> Option<RtServer> {
+        Self::start_with_or_skip(test, &RtOptions::default())
+    }
+
+    /// [`start_with`](Self::start_with) with the skip rule of
+    /// [`start_or_skip`](Self::start_or_skip).
+    pub fn start_with_or_skip(test: &str, opts: &RtOptions) -> Option<RtServer> {
+        if Self::skip(test) {
+            return None;
+        }
+        Some(Self::start_with(opts).unwrap_or_else(|e| panic!("{test}: cannot start RT: {e:#}")))
+    }
+
+    /// True (after printing a loud SKIP banner) when RT is not installed and
+    /// `DESKGUARD_SKIP_RT=1`; false when RT is installed or the tests must fail.
+    pub fn skip(test: &str) -> bool {
         let server = env_path("DESKGUARD_RT_SERVER", DEFAULT_RT_SERVER);
         let template = env_path("DESKGUARD_RT_TEMPLATE_DB", DEFAULT_TEMPLATE_DB);
         let skip = std::env::var(SKIP_ENV).map(|v| v == "1").unwrap_or(false);
@@ -133,12 +171,12 @@ impl RtServer {
                  !!! Nothing against real RT was tested. Run `sudo scripts/rt-setup`.\n\
                  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
             );
-            return None;
+            return true;
         }
-        Some(Self::start().unwrap_or_else(|e| panic!("{test}: cannot start RT: {e:#}")))
+        false
     }
 
-    fn start_once(server: &Path, template: &Path) -> Result<RtServer> {
+    fn start_once(server: &Path, template: &Path, opts: &RtOptions) -> Result<RtServer> {
         let tmpdir = tempfile::Builder::new().prefix("deskguard-rt-").tempdir()?;
         let dir = tmpdir.path();
         let db = dir.join("rtdb");
@@ -149,7 +187,11 @@ impl RtServer {
         }
         let port = free_port()?;
         let base = format!("http://127.0.0.1:{port}");
-        fs::write(conf.join("50-deskguard.pm"), site_config(dir, &db, port))?;
+        let web_base_url = opts.web_base_url.clone().unwrap_or_else(|| base.clone());
+        fs::write(
+            conf.join("50-deskguard.pm"),
+            site_config(dir, &db, port, &web_base_url),
+        )?;
         let log = fs::File::create(dir.join("server.log"))?;
         let child = Command::new(server)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
@@ -256,7 +298,7 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-fn site_config(dir: &Path, db: &Path, port: u16) -> String {
+fn site_config(dir: &Path, db: &Path, port: u16, web_base_url: &str) -> String {
     let d = dir.display();
     format!(
         r#"# written by tests/support/rt.rs
@@ -270,7 +312,7 @@ Set($DatabasePassword, '');
 Set($WebPath, '');
 Set($WebDomain, '127.0.0.1');
 Set($WebPort, {port});
-Set($WebBaseURL, 'http://127.0.0.1:{port}');
+Set($WebBaseURL, '{web_base_url}');
 Set($Timezone, 'UTC');
 Set($LogToSyslog, undef);
 Set($LogToFile, undef);
