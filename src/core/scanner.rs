@@ -575,7 +575,8 @@ impl Scanner {
     ) -> Result<(), RedactError> {
         let det = &engine.detectors[d as usize];
         let s = (start - self.base) as usize;
-        if !det.first[self.vb.view[s] as usize] {
+        // A trigger word can end the input: nothing follows to match.
+        if s >= self.vb.view.len() || !det.first[self.vb.view[s] as usize] {
             return Ok(());
         }
         let cap_end = s + engine.max_token;
