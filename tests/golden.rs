@@ -233,10 +233,28 @@ fn bench_corpus_redacts() {
 /// must not trip the scanner; found by the profile tests as a panic.
 #[test]
 fn input_may_end_right_after_a_trigger_word() {
-    for text in ["my password", "Hej", "Best regards", "personnummer", "Bearer", "eyJ", "x@", "+", "(", "SE45", "2001:"] {
+    for text in [
+        "my password",
+        "Hej",
+        "Best regards",
+        "personnummer",
+        "Bearer",
+        "eyJ",
+        "x@",
+        "+",
+        "(",
+        "SE45",
+        "2001:",
+    ] {
         assert_eq!(common::redact_text(text), text);
         let json = format!("{{\"a\":{}}}", serde_json::to_string(text).unwrap());
-        let (out, _) = redact_chunked(&shipped(), &StreamSpec::plain(Format::Json), json.as_bytes(), &[1]).unwrap();
+        let (out, _) = redact_chunked(
+            &shipped(),
+            &StreamSpec::plain(Format::Json),
+            json.as_bytes(),
+            &[1],
+        )
+        .unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), json);
     }
 }
