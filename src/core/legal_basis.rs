@@ -234,7 +234,7 @@ impl LegalBasis {
         }
         for path in &target.requester {
             for value in get(fields, path) {
-                let v = value.trim().to_lowercase();
+                let v = address_of(value);
                 if self.emails.contains(&v) {
                     return self.decision(&self.registry_basis, "registry:email".into());
                 }
@@ -266,4 +266,14 @@ impl LegalBasis {
     pub fn bases(&self) -> impl Iterator<Item = &str> {
         self.retention.keys().map(String::as_str)
     }
+}
+
+/// The address in `Name <addr>` or a bare address, lower-cased.
+fn address_of(value: &str) -> String {
+    let v = value.trim();
+    let inner = match (v.rfind('<'), v.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &v[a + 1..b],
+        _ => v,
+    };
+    inner.trim().to_lowercase()
 }
