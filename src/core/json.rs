@@ -274,31 +274,20 @@ impl JsonRewriter {
         s
     }
 
+    /// Object keys of the current path (array indices are not part of policy paths).
+    fn keys(&self) -> impl DoubleEndedIterator<Item = &str> {
+        self.path.iter().filter_map(|s| match s {
+            Seg::Key(k) => Some(k.as_str()),
+            Seg::Index(_) => None,
+        })
+    }
+
     fn last_key(&self) -> &str {
-        self.path
-            .iter()
-            .rev()
-            .find_map(|s| {
-                if let Seg::Key(k) = s {
-                    Some(k.as_str())
-                } else {
-                    None
-                }
-            })
-            .unwrap_or("")
+        self.keys().next_back().unwrap_or("")
     }
 
     fn policy_path(&self) -> Vec<&str> {
-        self.path
-            .iter()
-            .filter_map(|s| {
-                if let Seg::Key(k) = s {
-                    Some(k.as_str())
-                } else {
-                    None
-                }
-            })
-            .collect()
+        self.keys().collect()
     }
 
     fn parent_sink(&self) -> Sink {

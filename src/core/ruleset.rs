@@ -371,6 +371,28 @@ impl Compiler {
         Gazetteer::from_lists(&lists[0], &lists[1], &lists[2], &suffixes)
     }
 
+    /// Parses one of a fixed set of words; an unknown word is an error
+    /// naming the known ones (the first is used so checking can go on).
+    fn choice<T: Copy>(
+        &mut self,
+        src: &RuleSource,
+        value: &Spanned<String>,
+        what: &str,
+        known: &[(&str, T)],
+    ) -> T {
+        if let Some((_, v)) = known.iter().find(|(name, _)| *name == value.get_ref()) {
+            return *v;
+        }
+        let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
+        let reason = format!(
+            "unknown {what} {:?}; known: {}",
+            value.get_ref(),
+            names.join(", ")
+        );
+        self.err(src, value.span(), reason);
+        known[0].1
+    }
+
     fn load_legal_basis(&mut self, sources: &[RuleSource]) -> Option<Arc<LegalBasis>> {
         let (file, line, spec) = self.legal_basis.take()?;
         let dir = file
@@ -560,50 +582,41 @@ impl Compiler {
                 None
             }
         };
-        let direction = match p.direction.get_ref().as_str() {
-            "request" => Direction::Request,
-            "response" => Direction::Response,
-            "both" => Direction::Both,
-            other => {
-                self.err(
-                    src,
-                    p.direction.span(),
-                    format!("unknown direction {other:?}; known: request, response, both"),
-                );
-                Direction::Both
-            }
+        let direction = self.choice(
+            src,
+            &p.direction,
+            "direction",
+            &[
+                ("request", Direction::Request),
+                ("response", Direction::Response),
+                ("both", Direction::Both),
+            ],
+        );
+        let mode = match &p.mode {
+            None => Mode::Enforce,
+            Some(m) => self.choice(
+                src,
+                m,
+                "mode",
+                &[
+                    ("enforce", Mode::Enforce),
+                    ("shadow", Mode::Shadow),
+                    ("strict", Mode::Strict),
+                ],
+            ),
         };
-        let mode = match p.mode.as_ref().map(|m| m.get_ref().as_str()) {
-            None | Some("enforce") => Mode::Enforce,
-            Some("shadow") => Mode::Shadow,
-            Some("strict") => Mode::Strict,
-            Some(other) => {
-                let span = p.mode.as_ref().map(|m| m.span()).unwrap_or(span.clone());
-                self.err(
-                    src,
-                    span,
-                    format!("unknown mode {other:?}; known: enforce, shadow, strict"),
-                );
-                Mode::Enforce
-            }
-        };
-        let otherwise = match p.otherwise.as_ref().map(|o| o.get_ref().as_str()) {
-            None | Some("scan") => Otherwise::Scan,
-            Some("drop") => Otherwise::Drop,
-            Some("keep") => Otherwise::Keep,
-            Some(other) => {
-                let span = p
-                    .otherwise
-                    .as_ref()
-                    .map(|o| o.span())
-                    .unwrap_or(span.clone());
-                self.err(
-                    src,
-                    span,
-                    format!("unknown otherwise {other:?}; known: drop, keep, scan"),
-                );
-                Otherwise::Scan
-            }
+        let otherwise = match &p.otherwise {
+            None => Otherwise::Scan,
+            Some(o) => self.choice(
+                src,
+                o,
+                "otherwise",
+                &[
+                    ("scan", Otherwise::Scan),
+                    ("drop", Otherwise::Drop),
+                    ("keep", Otherwise::Keep),
+                ],
+            ),
         };
         for path in p
             .keep
