@@ -365,7 +365,10 @@ impl Config {
             if l.insecure && l.client_ca.is_some() {
                 return Err(err(
                     line,
-                    format!("listener {}: `client_ca` needs TLS (insecure = false)", l.addr),
+                    format!(
+                        "listener {}: `client_ca` needs TLS (insecure = false)",
+                        l.addr
+                    ),
                 ));
             }
         }

@@ -5,8 +5,8 @@
 //! strings, header values and bodies never become labels.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Audit event: a body was refused because it could not be inspected (fail closed).
@@ -62,8 +62,8 @@ pub struct Metrics {
 
 fn buckets() -> Vec<f64> {
     vec![
-        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-        2.5, 5.0, 10.0, 30.0,
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        5.0, 10.0, 30.0,
     ]
 }
 
@@ -207,9 +207,9 @@ pub fn init_logging(format: crate::config::LogFormat) {
             .with_env_filter(filter)
             .with_current_span(false)
             .try_init(),
-        crate::config::LogFormat::Human => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .try_init(),
+        crate::config::LogFormat::Human => {
+            tracing_subscriber::fmt().with_env_filter(filter).try_init()
+        }
     };
 }
 

@@ -272,7 +272,10 @@ impl LiteralFilter {
         'outer: while i < buf.len() {
             let rest = &buf[i..];
             if rest.starts_with(b"REJECT") {
-                return Err(FilterError::new("rejected_content", "rejected by detector test.reject"));
+                return Err(FilterError::new(
+                    "rejected_content",
+                    "rejected by detector test.reject",
+                ));
             }
             for (needle, repl) in self.pairs.iter() {
                 if rest.starts_with(needle) {
@@ -405,6 +408,9 @@ impl<B> FilteredBody<B> {
                 .and_then(|_| self.filter.finish(&mut out)),
         };
         let n = self.decoded - before;
+        if self.direction == Dir::Request {
+            self.stats.req_bytes.fetch_add(n, Ordering::Relaxed);
+        }
         self.stats
             .filter_ns
             .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
@@ -539,15 +545,18 @@ where
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(d) = frame.data_ref() {
                     this.seen += d.len() as u64;
-                    if this.direction == Dir::Response {
-                        this.stats
-                            .resp_bytes
-                            .fetch_add(d.len() as u64, Ordering::Relaxed);
-                    }
+                    let counter = match this.direction {
+                        Dir::Response => &this.stats.resp_bytes,
+                        Dir::Request => &this.stats.req_bytes,
+                    };
+                    counter.fetch_add(d.len() as u64, Ordering::Relaxed);
                     if this.limit > 0 && this.seen > this.limit {
                         let e = FilterError::new(
                             "body_too_large",
-                            format!("the body exceeds the {}-byte limit for this route", this.limit),
+                            format!(
+                                "the body exceeds the {}-byte limit for this route",
+                                this.limit
+                            ),
                         );
                         if let Ok(mut slot) = this.stats.request_failure.lock() {
                             slot.get_or_insert_with(|| e.clone());
@@ -568,6 +577,67 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// A body whose first frame was already pulled (see `PrimedBody::prime`).
+pub struct PrimedBody<B> {
+    first: Option<Result<Frame<Bytes>, BoxError>>,
+    ended: bool,
+    rest: B,
+}
+
+impl<B> PrimedBody<B>
+where
+    B: Body<Data = Bytes, Error = BoxError> + Unpin,
+{
+    /// Pulls the first frame (waiting at most `wait`), so that it has been
+    /// through the filter before anything is sent upstream.
+    pub async fn prime(mut rest: B, wait: std::time::Duration) -> PrimedBody<B> {
+        use http_body_util::BodyExt;
+        match tokio::time::timeout(wait, rest.frame()).await {
+            Ok(Some(first)) => PrimedBody {
+                first: Some(first),
+                ended: false,
+                rest,
+            },
+            Ok(None) => PrimedBody {
+                first: None,
+                ended: true,
+                rest,
+            },
+            Err(_) => PrimedBody {
+                first: None,
+                ended: false,
+                rest,
+            },
+        }
+    }
+}
+
+impl<B> Body for PrimedBody<B>
+where
+    B: Body<Data = Bytes, Error = BoxError> + Unpin,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if let Some(f) = this.first.take() {
+            return Poll::Ready(Some(f));
+        }
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        Pin::new(&mut this.rest).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.first.is_none() && (self.ended || self.rest.is_end_stream())
     }
 }
 
@@ -598,12 +668,17 @@ mod tests {
         for chunk in 1..input.len() {
             assert_eq!(run_literal(input, chunk).unwrap(), b"a [X] b [X][X] SECRE");
         }
-        assert_eq!(run_literal(b"xx REJECT", 1).unwrap_err().reason, "rejected_content");
+        assert_eq!(
+            run_literal(b"xx REJECT", 1).unwrap_err().reason,
+            "rejected_content"
+        );
     }
 
     #[test]
     fn content_types() {
-        let f = |s: &'static str| BodyFormat::from_content_type(Some(&http::HeaderValue::from_static(s)));
+        let f = |s: &'static str| {
+            BodyFormat::from_content_type(Some(&http::HeaderValue::from_static(s)))
+        };
         assert_eq!(f("application/json; charset=utf-8"), Some(BodyFormat::Json));
         assert_eq!(f("application/vnd.api+json"), Some(BodyFormat::Json));
         assert_eq!(f("text/plain"), Some(BodyFormat::Text));

@@ -211,7 +211,11 @@ mod tests {
         let mut br = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
         br.write_all(&plain).unwrap();
         roundtrip(Coding::Brotli, &br.into_inner(), &plain);
-        roundtrip(Coding::Zstd, &zstd::encode_all(&plain[..], 3).unwrap(), &plain);
+        roundtrip(
+            Coding::Zstd,
+            &zstd::encode_all(&plain[..], 3).unwrap(),
+            &plain,
+        );
     }
 
     #[test]
@@ -228,7 +232,10 @@ mod tests {
     #[test]
     fn coding_headers() {
         assert_eq!(parse_coding(None), Ok(Coding::Identity));
-        assert_eq!(parse_coding(Some(&HeaderValue::from_static("GZIP"))), Ok(Coding::Gzip));
+        assert_eq!(
+            parse_coding(Some(&HeaderValue::from_static("GZIP"))),
+            Ok(Coding::Gzip)
+        );
         assert!(parse_coding(Some(&HeaderValue::from_static("compress"))).is_err());
         assert!(parse_coding(Some(&HeaderValue::from_static("gzip, br"))).is_err());
         let n = narrow_accept_encoding(Some(&HeaderValue::from_static("gzip;q=1, sdch, br")));

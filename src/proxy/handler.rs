@@ -20,8 +20,8 @@ use hyper::body::Incoming;
 
 use crate::config::OtherTypes;
 use crate::proxy::body::{
-    BodyEvent, BodyFormat, BoxError, CountingBody, Dir, Engine, FilterError, FilteredBody,
-    Observer, ReqStats, StreamInfo,
+    BodyEvent, BodyFormat, BoxError, CountingBody, Dir, FilterError, FilteredBody, Observer,
+    PrimedBody, ReqStats, StreamInfo,
 };
 use crate::proxy::encoding::{narrow_accept_encoding, parse_coding, Decoder};
 use crate::proxy::headers::{self, X_REQUEST_ID};
@@ -78,6 +78,7 @@ pub async fn handle(
     };
     log.status = resp.status().as_u16();
     let (parts, body) = resp.into_parts();
+    log.finished = body.is_end_stream();
     let body = LoggedBody { inner: body, log }.boxed_unsync();
     Ok(Response::from_parts(parts, body))
 }
@@ -148,9 +149,6 @@ async fn proxy(
     stats: &Arc<ReqStats>,
     log: &mut AccessLog,
 ) -> Result<Response<UpBody>, Problem> {
-    if sh.draining.load(Ordering::Relaxed) {
-        // Still answer: connections are being drained, not cut.
-    }
     limits::check_framing(req.headers())?;
     let engine = sh.engine.load_full();
     let (mut parts, body) = req.into_parts();
@@ -159,16 +157,12 @@ async fn proxy(
     let limit = sh.cfg.limits.body_limit_for(method.as_str(), &path);
     limits::check_declared_length(&parts.headers, limit)?;
 
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .cloned()
-        .or_else(|| {
-            parts
-                .uri
-                .authority()
-                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-        });
+    let host = parts.headers.get(header::HOST).cloned().or_else(|| {
+        parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
     let has_body = !body.is_end_stream();
     let info = |format, direction| StreamInfo {
         format,
@@ -210,8 +204,24 @@ async fn proxy(
                     Dir::Request,
                     rid.to_string(),
                 );
-                FilteredBody::new(body, decoder, filter, Dir::Request, stats.clone(), obs, limit)
-                    .boxed_unsync()
+                let filtered = FilteredBody::new(
+                    body,
+                    decoder,
+                    filter,
+                    Dir::Request,
+                    stats.clone(),
+                    obs,
+                    limit,
+                )
+                .boxed_unsync();
+                // Run the first chunk before connecting upstream: a body that
+                // fails closed early (a small ticket, invalid JSON at byte 0)
+                // is refused without the helpdesk ever seeing the request.
+                let primed = PrimedBody::prime(filtered, sh.cfg.limits.header_read_timeout).await;
+                if let Some(e) = stats.request_failure.lock().ok().and_then(|g| g.clone()) {
+                    return Err(fail_closed_problem(&e, Dir::Request));
+                }
+                primed.boxed_unsync()
             }
             None => match sh.cfg.content.other_types {
                 OtherTypes::Pass => {
@@ -321,7 +331,9 @@ async fn proxy(
         || rparts.status == StatusCode::NO_CONTENT
         || rparts.status == StatusCode::NOT_MODIFIED;
     let out_body: UpBody = if empty {
-        rbody.map_err(|e| -> BoxError { Box::new(e) }).boxed_unsync()
+        rbody
+            .map_err(|e| -> BoxError { Box::new(e) })
+            .boxed_unsync()
     } else {
         match BodyFormat::from_content_type(rparts.headers.get(header::CONTENT_TYPE)) {
             Some(format) => {
@@ -353,8 +365,29 @@ async fn proxy(
                     Dir::Response,
                     rid.to_string(),
                 );
-                FilteredBody::new(rbody, decoder, filter, Dir::Response, stats.clone(), obs, 0)
-                    .boxed_unsync()
+                let failed = Arc::new(std::sync::Mutex::new(None));
+                let f2 = failed.clone();
+                let obs: Observer = {
+                    let mut inner = obs;
+                    Box::new(move |ev| {
+                        if let BodyEvent::Failed(e) = &ev {
+                            if let Ok(mut g) = f2.lock() {
+                                *g = Some((*e).clone());
+                            }
+                        }
+                        inner(ev)
+                    })
+                };
+                let filtered =
+                    FilteredBody::new(rbody, decoder, filter, Dir::Response, stats.clone(), obs, 0)
+                        .boxed_unsync();
+                // As for requests: a response that fails in its first chunk
+                // becomes a clean 502 instead of an aborted stream.
+                let primed = PrimedBody::prime(filtered, sh.upstream.response_timeout).await;
+                if let Some(e) = failed.lock().ok().and_then(|g| g.clone()) {
+                    return Err(fail_closed_problem(&e, Dir::Response));
+                }
+                primed.boxed_unsync()
             }
             None => match sh.cfg.content.other_types {
                 OtherTypes::Pass => {
@@ -464,6 +497,8 @@ impl Body for LoggedBody {
         match &r {
             Poll::Ready(None) => this.log.finished = true,
             Poll::Ready(Some(Err(_))) => this.log.failed = true,
+            // hyper stops polling once `is_end_stream` says so.
+            Poll::Ready(Some(Ok(_))) if this.inner.is_end_stream() => this.log.finished = true,
             _ => {}
         }
         r
@@ -477,7 +512,3 @@ impl Body for LoggedBody {
         self.inner.size_hint()
     }
 }
-
-/// Keeps `Engine` in scope for doc links.
-#[allow(dead_code)]
-fn _engine_is_object_safe(_: &dyn Engine) {}

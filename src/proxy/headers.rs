@@ -75,7 +75,11 @@ pub fn set_forwarded(
     let is_trusted = trusted.iter().any(|t| t.to_canonical() == peer_ip);
     let peer_s = peer_ip.to_string();
     let xff = if is_trusted {
-        let prior: Vec<&str> = h.get_all(&XFF).iter().filter_map(|v| v.to_str().ok()).collect();
+        let prior: Vec<&str> = h
+            .get_all(&XFF)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         if prior.is_empty() {
             peer_s
         } else {
@@ -89,7 +93,10 @@ pub fn set_forwarded(
         h.insert(XFF, v);
     }
     if !is_trusted || !h.contains_key(&XFP) {
-        h.insert(XFP, HeaderValue::from_static(if tls { "https" } else { "http" }));
+        h.insert(
+            XFP,
+            HeaderValue::from_static(if tls { "https" } else { "http" }),
+        );
     }
     if !is_trusted || !h.contains_key(&XFH) {
         h.remove(&XFH);
@@ -107,8 +114,7 @@ pub fn request_id(h: &HeaderMap) -> String {
     if let Some(v) = h.get(&X_REQUEST_ID).and_then(|v| v.to_str().ok()) {
         if !v.is_empty()
             && v.len() <= 128
-            && v
-                .bytes()
+            && v.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         {
             return v.to_string();
@@ -135,7 +141,10 @@ mod tests {
     #[test]
     fn hop_by_hop_and_connection_named() {
         let mut h = HeaderMap::new();
-        h.insert("connection", HeaderValue::from_static("close, x-secret-hop"));
+        h.insert(
+            "connection",
+            HeaderValue::from_static("close, x-secret-hop"),
+        );
         h.insert("x-secret-hop", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("5"));
         h.insert("x-keep", HeaderValue::from_static("1"));

@@ -74,17 +74,20 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
         assert!(check_framing(&h).is_ok());
-        h.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        h.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
         assert_eq!(check_framing(&h).unwrap_err().status, 400);
         let mut h = HeaderMap::new();
         h.append(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
         h.append(header::CONTENT_LENGTH, HeaderValue::from_static("5"));
         assert!(check_framing(&h).is_err());
         assert_eq!(
-            check_declared_length(&HeaderMap::from_iter([(
-                header::CONTENT_LENGTH,
-                HeaderValue::from_static("10")
-            )]), 5)
+            check_declared_length(
+                &HeaderMap::from_iter([(header::CONTENT_LENGTH, HeaderValue::from_static("10"))]),
+                5
+            )
             .unwrap_err()
             .status,
             413

@@ -56,7 +56,10 @@ impl Problem {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
-        h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        h.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
         if let Ok(v) = header::HeaderValue::from_str(request_id) {
             h.insert(crate::proxy::headers::X_REQUEST_ID, v);
         }

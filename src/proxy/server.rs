@@ -172,7 +172,10 @@ pub async fn start(cfg: Config, loader: Arc<dyn EngineLoader>) -> anyhow::Result
         }
         // Accept loops have ended, so this is the last reference.
         if let Ok(graceful) = Arc::try_unwrap(graceful) {
-            if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+            if tokio::time::timeout(drain, graceful.shutdown())
+                .await
+                .is_err()
+            {
                 tracing::warn!("drain deadline reached; closing remaining connections");
             }
         }
@@ -269,7 +272,8 @@ async fn serve_conn(
     let svc = service_fn(move |req| handler::handle(svc_sh.clone(), info, req));
     let res = match acceptor {
         Some(acc) => {
-            let hs = tokio::time::timeout(sh.cfg.limits.header_read_timeout, acc.accept(stream)).await;
+            let hs =
+                tokio::time::timeout(sh.cfg.limits.header_read_timeout, acc.accept(stream)).await;
             let tls_stream = match hs {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {

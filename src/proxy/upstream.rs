@@ -40,7 +40,10 @@ impl Upstream {
     /// Builds the client from configuration.
     pub fn new(cfg: &UpstreamConfig) -> anyhow::Result<Upstream> {
         let base: Uri = cfg.url.parse().context("upstream url")?;
-        let scheme = base.scheme().cloned().ok_or_else(|| anyhow!("upstream url needs a scheme"))?;
+        let scheme = base
+            .scheme()
+            .cloned()
+            .ok_or_else(|| anyhow!("upstream url needs a scheme"))?;
         let authority = base
             .authority()
             .cloned()
@@ -101,14 +104,26 @@ impl Upstream {
                 }
             }
         }
-        let port = self.authority.port_u16().unwrap_or(if self.scheme == http::uri::Scheme::HTTPS {
-            443
-        } else {
-            80
-        });
-        let host = self.authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
+        let port =
+            self.authority
+                .port_u16()
+                .unwrap_or(if self.scheme == http::uri::Scheme::HTTPS {
+                    443
+                } else {
+                    80
+                });
+        let host = self
+            .authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         let ok = matches!(
-            tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect((host.as_str(), port))).await,
+            tokio::time::timeout(
+                PROBE_TIMEOUT,
+                tokio::net::TcpStream::connect((host.as_str(), port))
+            )
+            .await,
             Ok(Ok(_))
         );
         if let Ok(mut g) = self.probe.lock() {
