@@ -429,9 +429,9 @@ url = "http://127.0.0.1:9000"
         let text = format!("{MIN}\n[limits]\nmax_header_byte = 10\n");
         let e = Config::parse("dg.toml", &text).unwrap_err();
         assert_eq!(e.file, "dg.toml");
-        assert_eq!(e.line, 11, "{e}");
+        assert_eq!(e.line, 10, "{e}");
         assert!(e.reason.contains("unknown field"), "{e}");
-        assert!(e.to_string().starts_with("dg.toml:11: "), "{e}");
+        assert!(e.to_string().starts_with("dg.toml:10: "), "{e}");
     }
 
     #[test]
@@ -449,7 +449,7 @@ url = "http://127.0.0.1:9000"
         assert!(parse_duration("5 parsecs").is_err());
         let text = format!("{MIN}\n[limits]\nheader_read_timeout = \"soon\"\n");
         let e = Config::parse("dg.toml", &text).unwrap_err();
-        assert_eq!(e.line, 11, "{e}");
+        assert_eq!(e.line, 10, "{e}");
     }
 
     #[test]
@@ -467,5 +467,16 @@ url = "http://127.0.0.1:9000"
         let text = MIN.replace("http://127.0.0.1:9000", "ftp://x");
         let e = Config::parse("dg.toml", &text).unwrap_err();
         assert_eq!(e.line, 7, "{e}");
+    }
+}
+
+#[cfg(test)]
+mod shipped {
+    /// The shipped example must always parse.
+    #[test]
+    fn deploy_example_parses() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/deskguard.toml");
+        let c = super::Config::load(std::path::Path::new(path)).unwrap();
+        assert_eq!(c.limits.body_limit_for("POST", "/api/v2/tickets"), 1_048_576);
     }
 }
