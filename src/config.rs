@@ -477,6 +477,9 @@ mod shipped {
     fn deploy_example_parses() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/deskguard.toml");
         let c = super::Config::load(std::path::Path::new(path)).unwrap();
-        assert_eq!(c.limits.body_limit_for("POST", "/api/v2/tickets"), 1_048_576);
+        assert_eq!(
+            c.limits.body_limit_for("POST", "/api/v2/tickets"),
+            1_048_576
+        );
     }
 }

@@ -7,6 +7,7 @@ pub mod body;
 pub mod cli;
 pub mod demo;
 pub mod encoding;
+pub mod framing;
 pub mod handler;
 pub mod headers;
 pub mod limits;

@@ -19,6 +19,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
 use crate::proxy::body::{Engine, EngineLoader};
+use crate::proxy::framing::FramingGuard;
 use crate::proxy::handler::{self, ConnInfo};
 use crate::proxy::tls::{self, CertStore};
 use crate::proxy::upstream::Upstream;
@@ -270,6 +271,18 @@ async fn serve_conn(
     let info = ConnInfo { peer, tls };
     let svc_sh = sh.clone();
     let svc = service_fn(move |req| handler::handle(svc_sh.clone(), info, req));
+    let max_head = sh.cfg.limits.max_header_bytes.max(8192);
+    let m = sh.metrics.clone();
+    let on_reject: Box<dyn FnOnce() + Send> = Box::new(move || {
+        m.fail_closed
+            .with_label_values(&["ambiguous_framing", "request"])
+            .inc();
+        tracing::warn!(
+            event = crate::telemetry::EV_REQUEST_REFUSED,
+            reason = "ambiguous_framing",
+            "request with both Content-Length and Transfer-Encoding refused"
+        );
+    });
     let res = match acceptor {
         Some(acc) => {
             let hs =
@@ -286,11 +299,18 @@ async fn serve_conn(
                     return;
                 }
             };
-            let conn = builder.serve_connection(TokioIo::new(tls_stream), svc);
-            watcher.watch(conn.into_owned()).await
+            if tls_stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                let conn = builder.serve_connection(TokioIo::new(tls_stream), svc);
+                watcher.watch(conn.into_owned()).await
+            } else {
+                let io = FramingGuard::new(tls_stream, max_head, on_reject);
+                let conn = builder.serve_connection(TokioIo::new(io), svc);
+                watcher.watch(conn.into_owned()).await
+            }
         }
         None => {
-            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+            let io = FramingGuard::new(stream, max_head, on_reject);
+            let conn = builder.serve_connection(TokioIo::new(io), svc);
             watcher.watch(conn.into_owned()).await
         }
     };
