@@ -2,8 +2,8 @@
 //! ambiguous framing, body limits. No wall-clock assertions: timeouts below
 //! are only safety bounds so a broken build cannot hang CI.
 
-mod common;
-use common::*;
+mod proxy_support;
+use proxy_support::*;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,8 +1,8 @@
 //! Redaction through the proxy over real TLS sockets: both directions,
 //! content-length and chunked bodies, gzip, h2, and the fail-closed paths.
 
-mod common;
-use common::*;
+mod proxy_support;
+use proxy_support::*;
 use std::sync::atomic::Ordering;
 
 #[tokio::test]

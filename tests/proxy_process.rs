@@ -1,8 +1,8 @@
 //! The real binary as a child process: SIGTERM drains in-flight requests and
 //! exits 0; a large streamed body passes with bounded peak RSS.
 
-mod common;
-use common::*;
+mod proxy_support;
+use proxy_support::*;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 

@@ -1,8 +1,8 @@
 //! Hot reload under concurrent load: rules are swapped (and bad rule files
 //! rejected) while requests are in flight, with zero failed requests.
 
-mod common;
-use common::*;
+mod proxy_support;
+use proxy_support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_under_load_has_zero_failures() {

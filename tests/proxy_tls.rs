@@ -1,8 +1,8 @@
 //! TLS behaviour: certificate hot reload without dropping connections,
 //! protocol versions, and mTLS refusing clients without a certificate.
 
-mod common;
-use common::*;
+mod proxy_support;
+use proxy_support::*;
 
 #[tokio::test]
 async fn certificate_reload_keeps_existing_connections() {
