@@ -182,7 +182,7 @@ impl LimitsConfig {
                 path.starts_with(&r.path_prefix)
                     && r.method
                         .as_deref()
-                        .map_or(true, |m| m.eq_ignore_ascii_case(method))
+                        .is_none_or(|m| m.eq_ignore_ascii_case(method))
             })
             .map(|r| r.max_body_bytes)
             .unwrap_or(self.max_body_bytes)

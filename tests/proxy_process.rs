@@ -29,7 +29,13 @@ impl Drop for Proc {
 
 async fn spawn_proxy(fx: &Fixture, upstream: std::net::SocketAddr, extra: &str) -> Proc {
     let (port, admin) = (free_port(), free_port());
+    // The binary runs the real core with the shipped rules.
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
     let text = config_text(fx, upstream, extra)
+        .replace(
+            &format!("rules_dir = {:?}", fx.rules.display().to_string()),
+            &format!("rules_dir = {rules:?}"),
+        )
         .replace(
             "addr = \"127.0.0.1:0\"\ncert",
             &format!("addr = \"127.0.0.1:{port}\"\ncert"),
@@ -107,7 +113,11 @@ async fn sigterm_drains_in_flight_requests_and_exits_zero() {
     }
     let (s, _, b) = inflight.await.unwrap();
     assert_eq!(s, 200, "in-flight request was not drained");
-    assert_eq!(b, br#"{"note":"the [X] is out"}"#);
+    let b = String::from_utf8(b).unwrap();
+    assert!(
+        !b.contains("19811218-9876") && b.contains("\"id\":1"),
+        "{b}"
+    );
     assert!(saw_503, "readyz did not report draining");
     let mut status = None;
     for _ in 0..400 {
@@ -158,7 +168,6 @@ async fn large_streamed_body_has_bounded_rss() {
             n += d.len() as u64;
         }
     }
-    // Every SECRET (6 bytes) became [X] (3 bytes): output is smaller but close.
     assert!(n > (mb << 20) * 9 / 10, "only {n} bytes came back");
     let hwm = vm_hwm_kb(p.child.id());
     eprintln!(

@@ -27,7 +27,8 @@ impl PseudonymKey {
     /// Starts a pseudonym computation (streaming, for long values).
     pub fn hasher(&self) -> Pseudonymizer {
         // HMAC accepts keys of any length; new_from_slice cannot fail for it.
-        let mac = Hmac::<Sha256>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mac = Hmac::<Sha256>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         Pseudonymizer(mac)
     }
 
@@ -70,7 +71,10 @@ pub struct Renderer {
 
 impl Renderer {
     pub fn new(mask_template: &str, hash_template: &str) -> Self {
-        Renderer { mask_template: mask_template.into(), hash_template: hash_template.into() }
+        Renderer {
+            mask_template: mask_template.into(),
+            hash_template: hash_template.into(),
+        }
     }
 
     /// The placeholder for a masked value of detector `id`.
@@ -80,11 +84,19 @@ impl Renderer {
 
     /// The pseudonym token for detector `id` and a finished hash.
     pub fn hashed(&self, id: &str, hash: &str) -> String {
-        self.hash_template.replace("{id}", id).replace("{hash}", hash)
+        self.hash_template
+            .replace("{id}", id)
+            .replace("{hash}", hash)
     }
 
     /// The replacement text for `value` found by detector `id`.
-    pub fn render(&self, id: &str, action: DetectorAction, value: &str, key: &PseudonymKey) -> String {
+    pub fn render(
+        &self,
+        id: &str,
+        action: DetectorAction,
+        value: &str,
+        key: &PseudonymKey,
+    ) -> String {
         match action {
             DetectorAction::Mask | DetectorAction::Reject => self.mask(id),
             DetectorAction::Hash => self.hashed(id, &key.pseudonym(value.trim())),
@@ -129,9 +141,18 @@ mod tests {
     fn pseudonyms_are_keyed_deterministic_and_normalised() {
         let k1 = PseudonymKey::new(b"k1".to_vec());
         let k2 = PseudonymKey::new(b"k2".to_vec());
-        assert_eq!(k1.pseudonym("anna@example.se"), k1.pseudonym("Anna@Example.SE"));
-        assert_ne!(k1.pseudonym("anna@example.se"), k2.pseudonym("anna@example.se"));
-        assert_ne!(k1.pseudonym("anna@example.se"), k1.pseudonym("bo@example.se"));
+        assert_eq!(
+            k1.pseudonym("anna@example.se"),
+            k1.pseudonym("Anna@Example.SE")
+        );
+        assert_ne!(
+            k1.pseudonym("anna@example.se"),
+            k2.pseudonym("anna@example.se")
+        );
+        assert_ne!(
+            k1.pseudonym("anna@example.se"),
+            k1.pseudonym("bo@example.se")
+        );
         assert_eq!(k1.pseudonym("x").len(), 16);
     }
 

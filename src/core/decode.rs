@@ -80,7 +80,11 @@ pub(crate) struct Decoder {
 
 impl Decoder {
     pub fn new(encoding: Encoding) -> Self {
-        Decoder { encoding, json: JsonUnescape::default(), html: Html::default() }
+        Decoder {
+            encoding,
+            json: JsonUnescape::default(),
+            html: Html::default(),
+        }
     }
 
     pub fn reset(&mut self, encoding: Encoding) {
@@ -94,10 +98,13 @@ impl Decoder {
         match self.encoding {
             Encoding::Plain => out.push(raw, off, true, false),
             Encoding::Html => self.html.feed(raw, off, true, out),
-            Encoding::Json => self.json.feed(raw, off, &mut |b: &[u8], o, id| out.push(b, o, id, false)),
+            Encoding::Json => self
+                .json
+                .feed(raw, off, &mut |b: &[u8], o, id| out.push(b, o, id, false)),
             Encoding::JsonHtml => {
                 let html = &mut self.html;
-                self.json.feed(raw, off, &mut |b: &[u8], o, id| html.feed(b, o, id, out));
+                self.json
+                    .feed(raw, off, &mut |b: &[u8], o, id| html.feed(b, o, id, out));
             }
         }
     }
@@ -107,10 +114,13 @@ impl Decoder {
         match self.encoding {
             Encoding::Plain => {}
             Encoding::Html => self.html.finish(out),
-            Encoding::Json => self.json.finish(&mut |b: &[u8], o, id| out.push(b, o, id, false)),
+            Encoding::Json => self
+                .json
+                .finish(&mut |b: &[u8], o, id| out.push(b, o, id, false)),
             Encoding::JsonHtml => {
                 let html = &mut self.html;
-                self.json.finish(&mut |b: &[u8], o, id| html.feed(b, o, id, out));
+                self.json
+                    .finish(&mut |b: &[u8], o, id| html.feed(b, o, id, out));
                 self.html.finish(out);
             }
         }
@@ -125,11 +135,23 @@ type Emit<'a> = dyn FnMut(&[u8], u64, bool) + 'a;
 enum JsonState {
     #[default]
     Normal,
-    Backslash { off: u64 },
-    Hex { off: u64, n: u8, val: u32 },
+    Backslash {
+        off: u64,
+    },
+    Hex {
+        off: u64,
+        n: u8,
+        val: u32,
+    },
     /// After a high surrogate at `off`; `stage` 0 expects `\`, 1 expects `u`,
     /// 2.. collects hex digits of the following escape at `off2`.
-    High { hi: u32, off: u64, stage: u8, off2: u64, val: u32 },
+    High {
+        hi: u32,
+        off: u64,
+        stage: u8,
+        off2: u64,
+        val: u32,
+    },
 }
 
 /// JSON string unescaping, streaming. Lone surrogates become U+FFFD in the
@@ -159,7 +181,9 @@ impl JsonUnescape {
                     emit(&raw[i..next], off + i as u64, true);
                 }
                 if next < raw.len() {
-                    self.state = JsonState::Backslash { off: off + next as u64 };
+                    self.state = JsonState::Backslash {
+                        off: off + next as u64,
+                    };
                 }
                 i = next + 1;
                 continue;
@@ -200,11 +224,37 @@ impl JsonUnescape {
             }
             JsonState::Hex { off, n, val } => {
                 let val = (val << 4) | hex_val(b).unwrap_or(0);
-                self.state = if n + 1 < 4 { JsonState::Hex { off, n: n + 1, val } } else { self.code_point(val, off, emit) };
+                self.state = if n + 1 < 4 {
+                    JsonState::Hex { off, n: n + 1, val }
+                } else {
+                    self.code_point(val, off, emit)
+                };
             }
-            JsonState::High { hi, off, stage, off2, val } => match stage {
-                0 if b == b'\\' => self.state = JsonState::High { hi, off, stage: 1, off2: at, val: 0 },
-                1 if b == b'u' => self.state = JsonState::High { hi, off, stage: 2, off2, val: 0 },
+            JsonState::High {
+                hi,
+                off,
+                stage,
+                off2,
+                val,
+            } => match stage {
+                0 if b == b'\\' => {
+                    self.state = JsonState::High {
+                        hi,
+                        off,
+                        stage: 1,
+                        off2: at,
+                        val: 0,
+                    }
+                }
+                1 if b == b'u' => {
+                    self.state = JsonState::High {
+                        hi,
+                        off,
+                        stage: 2,
+                        off2,
+                        val: 0,
+                    }
+                }
                 0 => {
                     emit_char(0xFFFD, off, emit);
                     self.state = JsonState::Normal;
@@ -218,7 +268,13 @@ impl JsonUnescape {
                 _ => {
                     let val = (val << 4) | hex_val(b).unwrap_or(0);
                     if stage < 5 {
-                        self.state = JsonState::High { hi, off, stage: stage + 1, off2, val };
+                        self.state = JsonState::High {
+                            hi,
+                            off,
+                            stage: stage + 1,
+                            off2,
+                            val,
+                        };
                     } else if (0xDC00..0xE000).contains(&val) {
                         emit_char(0x10000 + ((hi - 0xD800) << 10) + (val - 0xDC00), off, emit);
                         self.state = JsonState::Normal;
@@ -234,7 +290,13 @@ impl JsonUnescape {
 
     fn code_point(&mut self, val: u32, off: u64, emit: &mut Emit) -> JsonState {
         if (0xD800..0xDC00).contains(&val) {
-            return JsonState::High { hi: val, off, stage: 0, off2: 0, val: 0 };
+            return JsonState::High {
+                hi: val,
+                off,
+                stage: 0,
+                off2: 0,
+                val: 0,
+            };
         }
         emit_char(val, off, emit);
         JsonState::Normal
@@ -263,7 +325,11 @@ enum HtmlState {
     /// current view byte's stretch began.
     Tag { quote: u8, since: u64 },
     /// Collecting an entity that began at `off`.
-    Entity { off: u64, buf: Vec<u8>, offs: Vec<u64> },
+    Entity {
+        off: u64,
+        buf: Vec<u8>,
+        offs: Vec<u64>,
+    },
 }
 
 /// HTML → text view: tags become one separator (newline for block tags,
@@ -278,7 +344,25 @@ struct Html {
 }
 
 const BLOCK_TAGS: &[&[u8]] = &[
-    b"br", b"p", b"div", b"li", b"tr", b"td", b"th", b"ul", b"ol", b"table", b"blockquote", b"h1", b"h2", b"h3", b"h4", b"h5", b"h6", b"hr", b"pre",
+    b"br",
+    b"p",
+    b"div",
+    b"li",
+    b"tr",
+    b"td",
+    b"th",
+    b"ul",
+    b"ol",
+    b"table",
+    b"blockquote",
+    b"h1",
+    b"h2",
+    b"h3",
+    b"h4",
+    b"h5",
+    b"h6",
+    b"hr",
+    b"pre",
 ];
 
 impl Html {
@@ -294,7 +378,13 @@ impl Html {
         match &mut self.state {
             HtmlState::Text => match b {
                 b'<' => self.state = HtmlState::Lt { off: at },
-                b'&' => self.state = HtmlState::Entity { off: at, buf: Vec::new(), offs: Vec::new() },
+                b'&' => {
+                    self.state = HtmlState::Entity {
+                        off: at,
+                        buf: Vec::new(),
+                        offs: Vec::new(),
+                    }
+                }
                 _ => out.push(&[b], at, true, false),
             },
             HtmlState::Lt { off } => {
@@ -304,7 +394,10 @@ impl Html {
                     self.named = false;
                     self.tag_at = out.view.len();
                     out.push(b" ", off, false, true);
-                    self.state = HtmlState::Tag { quote: 0, since: off };
+                    self.state = HtmlState::Tag {
+                        quote: 0,
+                        since: off,
+                    };
                     return false;
                 }
                 out.push(b"<", off, true, false);
@@ -355,7 +448,9 @@ impl Html {
                     self.state = HtmlState::Text;
                     return true;
                 }
-                if (b.is_ascii_alphanumeric() || (b == b'#' && buf.is_empty())) && buf.len() < ENTITY_MAX {
+                if (b.is_ascii_alphanumeric() || (b == b'#' && buf.is_empty()))
+                    && buf.len() < ENTITY_MAX
+                {
                     buf.push(b);
                     offs.push(at);
                     return true;
@@ -446,7 +541,10 @@ mod tests {
 
     fn decode(enc: Encoding, raw: &[u8], split: usize) -> ViewBuf {
         let mut d = Decoder::new(enc);
-        let mut out = ViewBuf { mapped: true, ..Default::default() };
+        let mut out = ViewBuf {
+            mapped: true,
+            ..Default::default()
+        };
         let split = split.min(raw.len());
         d.feed(&raw[..split], 0, &mut out);
         d.feed(&raw[split..], split as u64, &mut out);
@@ -459,7 +557,11 @@ mod tests {
         let raw = br#"a\"b\\c\u00e5\ud83d\ude00\n\ud800x"#;
         for split in 0..=raw.len() {
             let v = decode(Encoding::Json, raw, split);
-            assert_eq!(String::from_utf8_lossy(&v.view), "a\"b\\cå😀\n\u{fffd}x", "split {split}");
+            assert_eq!(
+                String::from_utf8_lossy(&v.view),
+                "a\"b\\cå😀\n\u{fffd}x",
+                "split {split}"
+            );
             assert_eq!(v.map.len(), v.view.len());
             // å came from the escape at raw offset 7
             assert_eq!(v.map[6], 7);
@@ -471,7 +573,11 @@ mod tests {
         let raw = b"Anna<br>Svensson 811218&#45;9876 4111&nbsp;1111 &unknown; a < b <b>x</b>";
         for split in 0..=raw.len() {
             let v = decode(Encoding::Html, raw, split);
-            assert_eq!(String::from_utf8_lossy(&v.view), "Anna\nSvensson 811218-9876 4111 1111 &unknown; a < b  x ", "split {split}");
+            assert_eq!(
+                String::from_utf8_lossy(&v.view),
+                "Anna\nSvensson 811218-9876 4111 1111 &unknown; a < b  x ",
+                "split {split}"
+            );
             let tag = v.view.iter().position(|&b| b == b'\n').unwrap();
             assert!(v.markup[tag]);
             assert_eq!(v.map[tag], 4);

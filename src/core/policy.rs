@@ -91,7 +91,10 @@ pub struct RouteTemplate {
 impl RouteTemplate {
     /// Parses `POST /api/v2/tickets/{id}`.
     pub fn parse(s: &str) -> Result<RouteTemplate, String> {
-        let (method, path) = s.trim().split_once(' ').ok_or_else(|| format!("route {s:?} must be \"METHOD /path\""))?;
+        let (method, path) = s
+            .trim()
+            .split_once(' ')
+            .ok_or_else(|| format!("route {s:?} must be \"METHOD /path\""))?;
         let path = path.trim();
         if !path.starts_with('/') {
             return Err(format!("route path {path:?} must start with /"));
@@ -100,7 +103,10 @@ impl RouteTemplate {
             return Err(format!("route method {method:?} must be upper-case or *"));
         }
         let segments = path.split('/').skip(1).map(str::to_string).collect();
-        Ok(RouteTemplate { method: method.to_string(), segments })
+        Ok(RouteTemplate {
+            method: method.to_string(),
+            segments,
+        })
     }
 
     /// Whether a request line matches; `path` is without the query string.
@@ -114,7 +120,9 @@ impl RouteTemplate {
                 return true;
             }
             match given.next() {
-                Some(g) if seg == g || (seg.starts_with('{') && seg.ends_with('}') && !g.is_empty()) => {}
+                Some(g)
+                    if seg == g
+                        || (seg.starts_with('{') && seg.ends_with('}') && !g.is_empty()) => {}
                 _ => return false,
             }
         }
@@ -140,11 +148,15 @@ fn glob(pattern: &str, text: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == text,
         Some((head, tail)) => {
-            let Some(rest) = text.strip_prefix(head) else { return false };
+            let Some(rest) = text.strip_prefix(head) else {
+                return false;
+            };
             if tail.is_empty() {
                 return true;
             }
-            (0..=rest.len()).filter(|&i| rest.is_char_boundary(i)).any(|i| glob(tail, &rest[i..]))
+            (0..=rest.len())
+                .filter(|&i| rest.is_char_boundary(i))
+                .any(|i| glob(tail, &rest[i..]))
         }
     }
 }
@@ -175,18 +187,41 @@ impl FieldPolicy {
         let split = |p: &str| p.split('.').map(str::to_string).collect::<Vec<_>>();
         let rules = rules.iter().map(|(p, a)| (split(p), *a)).collect();
         let html = html.iter().map(|p| split(p)).collect();
-        FieldPolicy { id, profile, route, direction, mode, rules, html, otherwise }
+        FieldPolicy {
+            id,
+            profile,
+            route,
+            direction,
+            mode,
+            rules,
+            html,
+            otherwise,
+        }
     }
 
     /// The policy that scans every string: used when no policy matches.
     pub fn scan_all() -> Self {
-        let route = RouteTemplate { method: "*".into(), segments: vec!["*".into()] };
-        FieldPolicy::new("default".into(), "default".into(), route, Direction::Both, Mode::Enforce, BTreeMap::new(), Vec::new(), Otherwise::Scan)
+        let route = RouteTemplate {
+            method: "*".into(),
+            segments: vec!["*".into()],
+        };
+        FieldPolicy::new(
+            "default".into(),
+            "default".into(),
+            route,
+            Direction::Both,
+            Mode::Enforce,
+            BTreeMap::new(),
+            Vec::new(),
+            Otherwise::Scan,
+        )
     }
 
     /// Whether this policy applies to a profile, request line and direction.
     pub fn applies(&self, profile: &str, method: &str, path: &str, direction: Direction) -> bool {
-        self.profile == profile && self.direction.covers(direction) && self.route.matches(method, path)
+        self.profile == profile
+            && self.direction.covers(direction)
+            && self.route.matches(method, path)
     }
 
     /// Decides a node at `path` (object keys, array indices removed) given
@@ -194,12 +229,26 @@ impl FieldPolicy {
     /// When several patterns match, the most protective action wins
     /// (drop > hash > scan > keep).
     pub fn decide(&self, path: &[&str], inherited: Option<FieldAction>) -> Decision {
-        let explicit = self.rules.iter().filter(|(p, _)| path_matches(p, path)).map(|(_, a)| *a).max();
+        let explicit = self
+            .rules
+            .iter()
+            .filter(|(p, _)| path_matches(p, path))
+            .map(|(_, a)| *a)
+            .max();
         let below = self.rules.iter().any(|(p, _)| is_ancestor(p, path));
         match explicit.or(inherited) {
-            Some(action) => Decision { action: Some(action), rules_below: below },
-            None if below => Decision { action: None, rules_below: true },
-            None => Decision { action: Some(self.otherwise.action()), rules_below: false },
+            Some(action) => Decision {
+                action: Some(action),
+                rules_below: below,
+            },
+            None if below => Decision {
+                action: None,
+                rules_below: true,
+            },
+            None => Decision {
+                action: Some(self.otherwise.action()),
+                rules_below: false,
+            },
         }
     }
 
@@ -225,7 +274,16 @@ mod tests {
     fn policy(rules: &[(&str, FieldAction)], otherwise: Otherwise) -> FieldPolicy {
         let rules = rules.iter().map(|(p, a)| (p.to_string(), *a)).collect();
         let route = RouteTemplate::parse("POST /api/v2/tickets").unwrap();
-        FieldPolicy::new("t".into(), "freshdesk".into(), route, Direction::Request, Mode::Enforce, rules, vec![], otherwise)
+        FieldPolicy::new(
+            "t".into(),
+            "freshdesk".into(),
+            route,
+            Direction::Request,
+            Mode::Enforce,
+            rules,
+            vec![],
+            otherwise,
+        )
     }
 
     #[test]
@@ -244,13 +302,45 @@ mod tests {
     #[test]
     fn most_protective_explicit_rule_wins_and_children_inherit() {
         use FieldAction::*;
-        let p = policy(&[("ticket", Keep), ("ticket.address", Drop), ("custom_fields.cf_*", Scan), ("email", Hash)], Otherwise::Drop);
-        assert_eq!(p.decide(&["ticket"], None), Decision { action: Some(Keep), rules_below: true });
-        assert_eq!(p.decide(&["ticket", "address"], Some(Keep)).action, Some(Drop));
-        assert_eq!(p.decide(&["ticket", "subject"], Some(Keep)).action, Some(Keep));
-        assert_eq!(p.decide(&["custom_fields"], None), Decision { action: None, rules_below: true });
-        assert_eq!(p.decide(&["custom_fields", "cf_pnr"], None).action, Some(Scan));
-        assert_eq!(p.decide(&["custom_fields", "other"], None).action, Some(Drop));
+        let p = policy(
+            &[
+                ("ticket", Keep),
+                ("ticket.address", Drop),
+                ("custom_fields.cf_*", Scan),
+                ("email", Hash),
+            ],
+            Otherwise::Drop,
+        );
+        assert_eq!(
+            p.decide(&["ticket"], None),
+            Decision {
+                action: Some(Keep),
+                rules_below: true
+            }
+        );
+        assert_eq!(
+            p.decide(&["ticket", "address"], Some(Keep)).action,
+            Some(Drop)
+        );
+        assert_eq!(
+            p.decide(&["ticket", "subject"], Some(Keep)).action,
+            Some(Keep)
+        );
+        assert_eq!(
+            p.decide(&["custom_fields"], None),
+            Decision {
+                action: None,
+                rules_below: true
+            }
+        );
+        assert_eq!(
+            p.decide(&["custom_fields", "cf_pnr"], None).action,
+            Some(Scan)
+        );
+        assert_eq!(
+            p.decide(&["custom_fields", "other"], None).action,
+            Some(Drop)
+        );
         assert_eq!(p.decide(&["twitter_id"], None).action, Some(Drop));
         assert_eq!(p.decide(&["email"], None).action, Some(Hash));
     }

@@ -210,18 +210,32 @@ struct Compiler {
     ids: HashSet<String>,
 }
 
+/// Longest trigger, context or prefix word: the scanner's lookahead must cover it.
+const MAX_KEYWORD: usize = 48;
+
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 impl Compiler {
     fn err(&mut self, src: &RuleSource, span: Range<usize>, reason: impl Into<String>) {
-        self.errors.push(RuleError { file: src.path.clone(), line: line_of(&src.text, span.start), reason: reason.into() });
+        self.errors.push(RuleError {
+            file: src.path.clone(),
+            line: line_of(&src.text, span.start),
+            reason: reason.into(),
+        });
     }
 
     fn run(mut self, sources: &[RuleSource]) -> Result<Ruleset, RuleErrors> {
-        let mut sorted: Vec<&RuleSource> = sources.iter().filter(|s| s.path.ends_with(".toml")).collect();
+        let mut sorted: Vec<&RuleSource> = sources
+            .iter()
+            .filter(|s| s.path.ends_with(".toml"))
+            .collect();
         sorted.sort_by(|a, b| a.path.cmp(&b.path));
         for src in &sorted {
             match toml::from_str::<FileSpec>(&src.text) {
@@ -248,7 +262,13 @@ impl Compiler {
             hasher.update([0]);
         }
         let version = hex::encode(&hasher.finalize()[..6]);
-        Ok(Ruleset { engine, policies: self.policies, settings, examples: self.examples, version })
+        Ok(Ruleset {
+            engine,
+            policies: self.policies,
+            settings,
+            examples: self.examples,
+            version,
+        })
     }
 
     fn file(&mut self, src: &RuleSource, spec: FileSpec) {
@@ -284,7 +304,11 @@ impl Compiler {
         let d = Settings::default();
         let max_token = s.max_token.unwrap_or(d.max_token);
         if !(64..=1 << 20).contains(&max_token) {
-            self.err(src, span.clone(), "max_token must be between 64 and 1048576 bytes");
+            self.err(
+                src,
+                span.clone(),
+                "max_token must be between 64 and 1048576 bytes",
+            );
         }
         let settings = Settings {
             max_token,
@@ -303,7 +327,10 @@ impl Compiler {
         let Some((file, line, spec)) = self.gazetteer.take() else {
             return Gazetteer::default();
         };
-        let dir = file.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default();
+        let dir = file
+            .rsplit_once('/')
+            .map(|(d, _)| format!("{d}/"))
+            .unwrap_or_default();
         let mut lists: Vec<Vec<&str>> = Vec::new();
         for name in [&spec.given_names, &spec.surnames, &spec.not_names] {
             let wanted = [format!("{dir}{name}"), name.clone()];
@@ -328,33 +355,60 @@ impl Compiler {
         let id = d.id.get_ref().clone();
         let line = line_of(&src.text, id_span.start);
         let before = self.errors.len();
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)) {
-            self.err(src, id_span.clone(), format!("detector id {id:?} must be non-empty and use only a-z 0-9 . _ -"));
+        if id.is_empty()
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        {
+            self.err(
+                src,
+                id_span.clone(),
+                format!("detector id {id:?} must be non-empty and use only a-z 0-9 . _ -"),
+            );
         }
         if !self.ids.insert(id.clone()) {
-            self.err(src, id_span.clone(), format!("duplicate detector id {id:?}"));
+            self.err(
+                src,
+                id_span.clone(),
+                format!("duplicate detector id {id:?}"),
+            );
         }
         let kind = match Kind::parse(d.kind.get_ref()) {
             Some(k) => k,
             None => {
-                let reason = format!("unknown kind {:?}; known: {}", d.kind.get_ref(), Kind::NAMES.join(", "));
+                let reason = format!(
+                    "unknown kind {:?}; known: {}",
+                    d.kind.get_ref(),
+                    Kind::NAMES.join(", ")
+                );
                 self.err(src, d.kind.span(), reason);
                 Kind::Scan
             }
         };
-        let validator = d.validator.as_ref().and_then(|v| match validate::lookup(v.get_ref()) {
-            Some(f) => Some(f),
-            None => {
-                let reason = format!("unknown validator {:?}; known: {}", v.get_ref(), validate::names().join(", "));
-                self.err(src, v.span(), reason);
-                None
-            }
-        });
+        let validator = d
+            .validator
+            .as_ref()
+            .and_then(|v| match validate::lookup(v.get_ref()) {
+                Some(f) => Some(f),
+                None => {
+                    let reason = format!(
+                        "unknown validator {:?}; known: {}",
+                        v.get_ref(),
+                        validate::names().join(", ")
+                    );
+                    self.err(src, v.span(), reason);
+                    None
+                }
+            });
         let action = match (d.action.get_ref().as_str(), d.keep_last) {
             ("mask", _) => DetectorAction::Mask,
             ("partial", Some(n)) => DetectorAction::Partial { keep_last: n },
             ("partial", None) => {
-                self.err(src, d.action.span(), "action \"partial\" needs keep_last = N");
+                self.err(
+                    src,
+                    d.action.span(),
+                    "action \"partial\" needs keep_last = N",
+                );
                 DetectorAction::Mask
             }
             ("hash", _) => DetectorAction::Hash,
@@ -365,14 +419,35 @@ impl Compiler {
                 DetectorAction::Mask
             }
         };
+        for w in d
+            .triggers
+            .iter()
+            .chain(&d.context)
+            .chain(&d.negative_context)
+            .chain(&d.prefixes)
+        {
+            let first = w.bytes().next().unwrap_or(b' ');
+            if w.len() > MAX_KEYWORD || !(first.is_ascii_alphanumeric() || first >= 0x80) {
+                let reason = format!("keyword {w:?} must start with a letter or digit and be at most {MAX_KEYWORD} bytes");
+                self.err(src, id_span.clone(), reason);
+            }
+        }
         if kind == Kind::Keyword && d.triggers.is_empty() {
-            self.err(src, d.kind.span(), "kind \"keyword\" needs triggers = [...]");
+            self.err(
+                src,
+                d.kind.span(),
+                "kind \"keyword\" needs triggers = [...]",
+            );
         }
         if kind == Kind::Prefix && d.prefixes.is_empty() {
             self.err(src, d.kind.span(), "kind \"prefix\" needs prefixes = [...]");
         }
         if d.require_context && d.context.is_empty() && d.fields.is_empty() {
-            self.err(src, id_span.clone(), "require_context = true needs context words or fields");
+            self.err(
+                src,
+                id_span.clone(),
+                "require_context = true needs context words or fields",
+            );
         }
         let regex = match Detector::compile_pattern(d.pattern.get_ref(), kind) {
             Ok(r) => Some(r),
@@ -388,11 +463,23 @@ impl Compiler {
         let detector_id: Arc<str> = Arc::from(id.as_str());
         for (list, must) in [(&d.must_match, true), (&d.must_not_match, false)] {
             for text in list {
-                self.examples.push(Example { detector: detector_id.clone(), file: src.path.clone(), line, text: text.clone(), must_match: must });
+                self.examples.push(Example {
+                    detector: detector_id.clone(),
+                    file: src.path.clone(),
+                    line,
+                    text: text.clone(),
+                    must_match: must,
+                });
             }
         }
         if d.must_match.is_empty() {
-            self.err(src, id_span, format!("detector {id:?} has no must_match examples; every rule carries its examples"));
+            self.err(
+                src,
+                id_span,
+                format!(
+                    "detector {id:?} has no must_match examples; every rule carries its examples"
+                ),
+            );
         }
         self.detectors.push(Detector {
             id: detector_id,
@@ -411,6 +498,8 @@ impl Compiler {
             fields: d.fields,
             value_fields: d.value_fields,
             action,
+            first: Detector::first_bytes(d.pattern.get_ref()),
+            fast: Detector::fast_dfa(d.pattern.get_ref(), kind),
         });
     }
 
@@ -428,7 +517,11 @@ impl Compiler {
             "response" => Direction::Response,
             "both" => Direction::Both,
             other => {
-                self.err(src, p.direction.span(), format!("unknown direction {other:?}; known: request, response, both"));
+                self.err(
+                    src,
+                    p.direction.span(),
+                    format!("unknown direction {other:?}; known: request, response, both"),
+                );
                 Direction::Both
             }
         };
@@ -438,7 +531,11 @@ impl Compiler {
             Some("strict") => Mode::Strict,
             Some(other) => {
                 let span = p.mode.as_ref().map(|m| m.span()).unwrap_or(span.clone());
-                self.err(src, span, format!("unknown mode {other:?}; known: enforce, shadow, strict"));
+                self.err(
+                    src,
+                    span,
+                    format!("unknown mode {other:?}; known: enforce, shadow, strict"),
+                );
                 Mode::Enforce
             }
         };
@@ -447,28 +544,55 @@ impl Compiler {
             Some("drop") => Otherwise::Drop,
             Some("keep") => Otherwise::Keep,
             Some(other) => {
-                let span = p.otherwise.as_ref().map(|o| o.span()).unwrap_or(span.clone());
-                self.err(src, span, format!("unknown otherwise {other:?}; known: drop, keep, scan"));
+                let span = p
+                    .otherwise
+                    .as_ref()
+                    .map(|o| o.span())
+                    .unwrap_or(span.clone());
+                self.err(
+                    src,
+                    span,
+                    format!("unknown otherwise {other:?}; known: drop, keep, scan"),
+                );
                 Otherwise::Scan
             }
         };
-        for path in p.keep.iter().chain(&p.scan).chain(&p.drop).chain(&p.hash).chain(&p.html) {
+        for path in p
+            .keep
+            .iter()
+            .chain(&p.scan)
+            .chain(&p.drop)
+            .chain(&p.hash)
+            .chain(&p.html)
+        {
             if path.is_empty() || path.split('.').any(str::is_empty) {
-                self.err(src, span.clone(), format!("bad field path {path:?}: empty segment"));
+                self.err(
+                    src,
+                    span.clone(),
+                    format!("bad field path {path:?}: empty segment"),
+                );
             }
         }
         if self.errors.len() > before {
             return;
         }
         let Some(route) = route else { return };
-        let id = p.id.unwrap_or_else(|| format!("{}:{}", p.profile, p.route.get_ref()));
+        let id =
+            p.id.unwrap_or_else(|| format!("{}:{}", p.profile, p.route.get_ref()));
         let mut rules = BTreeMap::new();
-        for (list, action) in [(&p.keep, super::policy::FieldAction::Keep), (&p.scan, super::policy::FieldAction::Scan), (&p.hash, super::policy::FieldAction::Hash), (&p.drop, super::policy::FieldAction::Drop)] {
+        for (list, action) in [
+            (&p.keep, super::policy::FieldAction::Keep),
+            (&p.scan, super::policy::FieldAction::Scan),
+            (&p.hash, super::policy::FieldAction::Hash),
+            (&p.drop, super::policy::FieldAction::Drop),
+        ] {
             for path in list {
                 rules.insert(path.clone(), action);
             }
         }
-        self.policies.push(FieldPolicy::new(id, p.profile, route, direction, mode, rules, p.html, otherwise));
+        self.policies.push(FieldPolicy::new(
+            id, p.profile, route, direction, mode, rules, p.html, otherwise,
+        ));
     }
 }
 
@@ -477,12 +601,16 @@ mod tests {
     use super::*;
 
     fn src(path: &str, text: &str) -> RuleSource {
-        RuleSource { path: path.into(), text: text.into() }
+        RuleSource {
+            path: path.into(),
+            text: text.into(),
+        }
     }
 
     #[test]
     fn syntax_error_names_file_and_line() {
-        let e = Ruleset::compile(&[src("a.toml", "[[detector]]\nid = \"x\"\nkind = \n")]).unwrap_err();
+        let e =
+            Ruleset::compile(&[src("a.toml", "[[detector]]\nid = \"x\"\nkind = \n")]).unwrap_err();
         assert_eq!(e.0[0].file, "a.toml");
         assert_eq!(e.0[0].line, 3, "{e}");
     }
@@ -508,10 +636,28 @@ action = "explode"
 must_match = ["1"]
 "#;
         let e = Ruleset::compile(&[src("r.toml", text)]).unwrap_err();
-        let lines: Vec<_> = e.0.iter().map(|e| (e.line, e.reason.split(' ').take(2).collect::<Vec<_>>().join(" "))).collect();
+        let lines: Vec<_> =
+            e.0.iter()
+                .map(|e| {
+                    (
+                        e.line,
+                        e.reason.split(' ').take(2).collect::<Vec<_>>().join(" "),
+                    )
+                })
+                .collect();
         assert!(lines.contains(&(6, "bad pattern:".into())), "{lines:?}");
-        assert!(lines.iter().any(|(l, r)| *l == 15 && r.starts_with("unknown validator")), "{lines:?}");
-        assert!(lines.iter().any(|(l, r)| *l == 16 && r.starts_with("unknown action")), "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|(l, r)| *l == 15 && r.starts_with("unknown validator")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|(l, r)| *l == 16 && r.starts_with("unknown action")),
+            "{lines:?}"
+        );
     }
 
     #[test]
@@ -521,7 +667,8 @@ must_match = ["1"]
         assert_eq!(e.0.len(), 1);
         assert_eq!((e.0[0].file.as_str(), e.0[0].line), ("b.toml", 2));
         assert!(e.0[0].reason.contains("duplicate"));
-        let e = Ruleset::compile(&[src("c.toml", &format!("{one}colour = \"red\"\n"))]).unwrap_err();
+        let e =
+            Ruleset::compile(&[src("c.toml", &format!("{one}colour = \"red\"\n"))]).unwrap_err();
         assert!(e.0[0].reason.contains("colour"), "{e}");
     }
 

@@ -461,8 +461,18 @@ where
                     return Poll::Ready(Some(Err(e.into())));
                 }
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                    Ok(data) => match this.run(Some(data.as_ref())) {
-                        Ok(out) if out.is_empty() => continue,
+                    Ok(data) => match this.run(Some(data.as_ref())).and_then(|mut out| {
+                        // When the inner body knows it is complete, finish
+                        // now: a one-frame body is then fully inspected
+                        // (and can fail closed) before anything goes upstream.
+                        if this.inner.is_end_stream() {
+                            this.done = true;
+                            out.extend_from_slice(&this.run(None)?);
+                        }
+                        Ok(out)
+                    }) {
+                        Ok(out) if out.is_empty() && !this.done => continue,
+                        Ok(out) if out.is_empty() => return Poll::Ready(None),
                         Ok(out) => {
                             if this.direction == Dir::Response {
                                 this.stats

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::config::{Config, LogFormat};
-use crate::proxy::body::{EngineLoader, LiteralLoader};
+use crate::core::PseudonymKey;
+use crate::proxy::body::EngineLoader;
+use crate::proxy::core_engine::CoreLoader;
 
 /// `deskguard serve`: run the proxy.
 #[derive(Debug, Clone, clap::Args)]
@@ -42,10 +44,11 @@ pub struct DemoArgs {
     pub log_format: LogFormat,
 }
 
-/// The rules loader for a configuration. `key` is the pseudonym key.
-pub fn engine_loader(cfg: &Config, _key: Vec<u8>) -> Arc<dyn EngineLoader> {
-    Arc::new(LiteralLoader {
+/// The rules loader for a configuration: the core, over `rules_dir`.
+pub fn engine_loader(cfg: &Config, key: PseudonymKey) -> Arc<dyn EngineLoader> {
+    Arc::new(CoreLoader {
         dir: cfg.rules_dir.clone(),
+        key,
     })
 }
 
@@ -61,7 +64,7 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let cfg = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
     crate::telemetry::init_logging(args.log_format.unwrap_or(cfg.log_format));
     let key = match std::env::var(&cfg.key_env) {
-        Ok(k) if k.len() >= 16 => k.into_bytes(),
+        Ok(k) if k.len() >= 16 => PseudonymKey::new(k.into_bytes()),
         Ok(_) => anyhow::bail!(
             "the pseudonym key in ${} must be at least 16 bytes",
             cfg.key_env
@@ -104,7 +107,7 @@ addr = "127.0.0.1:{admin}"
             admin = args.admin_port,
         );
         let cfg = Config::parse("<demo>", &toml).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let loader = engine_loader(&cfg, b"insecure-demo-key-do-not-use".to_vec());
+        let loader = engine_loader(&cfg, PseudonymKey::insecure_demo());
         let running = crate::proxy::server::start(cfg, loader).await?;
         let ca = certs.ca.display();
         let base = format!("https://localhost:{}", args.port);

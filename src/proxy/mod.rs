@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod body;
 pub mod cli;
+pub mod core_engine;
 pub mod demo;
 pub mod encoding;
 pub mod framing;

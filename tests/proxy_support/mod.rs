@@ -53,6 +53,8 @@ pub struct Seen {
 }
 
 pub const SECRET_JSON: &str = r#"{"note":"the SECRET is out"}"#;
+/// A response carrying a real personnummer (for the shipped rules).
+pub const PNR_JSON: &str = r#"{"id":1,"description":"Mitt personnummer är 19811218-9876"}"#;
 
 /// A body of `n` bytes of text generated on the fly in 64 KiB frames.
 pub struct GenBody {
@@ -187,7 +189,7 @@ async fn upstream_handler(seen: Arc<Seen>, req: Request<Incoming>) -> Response<U
         }
         "/slow" => {
             tokio::time::sleep(Duration::from_millis(1500)).await;
-            resp(StatusCode::OK, "application/json", full(SECRET_JSON))
+            resp(StatusCode::OK, "application/json", full(PNR_JSON))
         }
         _ => resp(StatusCode::NOT_FOUND, "text/plain", full("nope")),
     }
@@ -246,6 +248,22 @@ pub async fn start_proxy(fx: &Fixture, upstream: SocketAddr, extra: &str) -> Run
     let cfg = deskguard::config::Config::parse("test.toml", &text).unwrap();
     let loader = Arc::new(LiteralLoader {
         dir: fx.rules.clone(),
+    });
+    deskguard::proxy::server::start(cfg, loader).await.unwrap()
+}
+
+/// Starts the proxy in-process with the real core and the shipped rules/,
+/// profile freshdesk.
+pub async fn start_proxy_core(fx: &Fixture, upstream: SocketAddr, extra: &str) -> Running {
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let text = config_text(fx, upstream, extra).replace(
+        &format!("rules_dir = {:?}", fx.rules.display().to_string()),
+        &format!("rules_dir = {rules:?}"),
+    );
+    let cfg = deskguard::config::Config::parse("test.toml", &text).unwrap();
+    let loader = Arc::new(deskguard::proxy::core_engine::CoreLoader {
+        dir: rules.into(),
+        key: deskguard::core::PseudonymKey::insecure_demo(),
     });
     deskguard::proxy::server::start(cfg, loader).await.unwrap()
 }

@@ -16,8 +16,18 @@ pub struct Gazetteer {
 
 impl Gazetteer {
     /// Builds a gazetteer from word lists (as read from the gazetteer files).
-    pub fn from_lists(given: &[&str], surnames: &[&str], not_names: &[&str], suffixes: &[&str]) -> Self {
-        let set = |l: &[&str]| l.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    pub fn from_lists(
+        given: &[&str],
+        surnames: &[&str],
+        not_names: &[&str],
+        suffixes: &[&str],
+    ) -> Self {
+        let set = |l: &[&str]| {
+            l.iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
         Gazetteer {
             given: set(given),
             surnames: set(surnames),
@@ -48,7 +58,10 @@ impl Gazetteer {
         let starts_upper = w.chars().next().is_some_and(char::is_uppercase);
         starts_upper
             && w.chars().count() >= 5
-            && self.suffixes.iter().any(|s| w.len() > s.len() + 1 && w.ends_with(s.as_str()))
+            && self
+                .suffixes
+                .iter()
+                .any(|s| w.len() > s.len() + 1 && w.ends_with(s.as_str()))
     }
 
     /// An ordinary word that is also a name ("Will", "May"): never a name on its own.

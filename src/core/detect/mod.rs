@@ -9,6 +9,7 @@ pub mod validate;
 
 use std::sync::Arc;
 
+use regex_automata::dfa::dense;
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 
@@ -37,7 +38,9 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind name, for error messages.
-    pub const NAMES: &'static [&'static str] = &["number", "email", "iban", "ipv6", "keyword", "prefix", "name", "postal", "scan"];
+    pub const NAMES: &'static [&'static str] = &[
+        "number", "email", "iban", "ipv6", "keyword", "prefix", "name", "postal", "scan",
+    ];
 
     /// Parses a kind name from a rule file.
     pub fn parse(s: &str) -> Option<Kind> {
@@ -89,6 +92,12 @@ pub struct Detector {
     pub fields: Vec<String>,
     pub value_fields: Vec<String>,
     pub action: DetectorAction,
+    /// Bytes a match can begin with (see [`Detector::first_bytes`]).
+    pub first: [bool; 256],
+    /// A fully compiled anchored DFA for the pattern, when it fits: it
+    /// answers "is there a match here, and where does it end" in a few
+    /// nanoseconds, so most candidates never reach the general regex engine.
+    pub fast: Option<dense::DFA<Vec<u32>>>,
 }
 
 impl Detector {
@@ -114,8 +123,71 @@ impl Detector {
             })
     }
 
+    /// The bytes an anchored match of `pattern` can begin with, as a 256-bit
+    /// set. The scanner skips a detector at candidates whose first byte is
+    /// not in it, which avoids most regex calls (e.g. street patterns that
+    /// start with a capital letter are never tried at digit runs). Computed
+    /// from the pattern's lazy DFA over several look-behind contexts, so it
+    /// is a safe superset; if anything fails, every byte is allowed.
+    pub fn first_bytes(pattern: &str) -> [bool; 256] {
+        use regex_automata::hybrid::dfa::DFA;
+        use regex_automata::util::start;
+        let all = [true; 256];
+        let Ok(dfa) = DFA::builder()
+            .syntax(syntax::Config::new().utf8(false))
+            .build(pattern)
+        else {
+            return all;
+        };
+        let mut cache = dfa.create_cache();
+        let mut set = [false; 256];
+        for behind in [
+            None,
+            Some(b' '),
+            Some(b'a'),
+            Some(b'0'),
+            Some(b'\n'),
+            Some(b'-'),
+            Some(0xC3),
+        ] {
+            let config = start::Config::new()
+                .anchored(regex_automata::Anchored::Yes)
+                .look_behind(behind);
+            let Ok(sid) = dfa.start_state(&mut cache, &config) else {
+                return all;
+            };
+            for b in 0..=255u8 {
+                match dfa.next_state(&mut cache, sid, b) {
+                    Ok(next) if next.is_dead() => {}
+                    Ok(_) => set[b as usize] = true,
+                    Err(_) => return all,
+                }
+            }
+        }
+        set
+    }
+
+    /// Builds the anchored dense DFA for an anchored kind, if it stays small.
+    pub fn fast_dfa(pattern: &str, kind: Kind) -> Option<dense::DFA<Vec<u32>>> {
+        if kind == Kind::Scan {
+            return None;
+        }
+        let config = dense::Config::new()
+            .start_kind(regex_automata::dfa::StartKind::Anchored)
+            .match_kind(regex_automata::MatchKind::LeftmostFirst)
+            .dfa_size_limit(Some(1 << 20))
+            .determinize_size_limit(Some(2 << 20));
+        dense::Builder::new()
+            .configure(config)
+            .syntax(syntax::Config::new().utf8(false))
+            .build(pattern)
+            .ok()
+    }
+
     /// Index of the `value` capture group, if the pattern has one.
     pub fn value_group(&self) -> Option<usize> {
-        self.regex.group_info().to_index(regex_automata::PatternID::ZERO, "value")
+        self.regex
+            .group_info()
+            .to_index(regex_automata::PatternID::ZERO, "value")
     }
 }

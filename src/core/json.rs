@@ -1,0 +1,754 @@
+//! Streaming JSON rewriter: tracks the field path of every value, applies
+//! field policies (keep / scan / hash / drop, with correct commas), sends
+//! string values through the scanner, and keeps every byte it does not change
+//! identical. Invalid JSON is an error, never a pass-through.
+
+use std::sync::Arc;
+
+use super::action::{PseudonymKey, Pseudonymizer};
+use super::decode::Encoding;
+use super::engine::Engine;
+use super::error::RedactError;
+use super::finding::{ActionKind, Finding};
+use super::policy::{FieldAction, FieldPolicy, Mode};
+use super::ruleset::Settings;
+use super::scanner::{json_escape, Scanner};
+
+/// Longest object key or number the rewriter buffers.
+const MAX_KEY: usize = 1024;
+
+/// Where the bytes of a value go.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Sink {
+    /// Copied to the output unchanged.
+    Copy,
+    /// Strings and numbers go through the scanner.
+    Scan,
+    /// Consumed into a pseudonym.
+    Hash,
+    /// Consumed silently (a dropped field).
+    Discard,
+}
+
+#[derive(Debug)]
+struct Frame {
+    is_object: bool,
+    /// What covers this container (None: nothing yet; children decide).
+    action: Option<FieldAction>,
+    /// Whether members need their own policy decisions.
+    decide: bool,
+    sink: Sink,
+    emitted_any: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum St {
+    Value,
+    KeyOrEnd,
+    Key,
+    Colon,
+    AfterValue,
+    KeyStr,
+    Str,
+    Number,
+    Literal(&'static [u8], u8),
+    /// After `[`: a value or `]`.
+    ValueOrEnd,
+    Done,
+}
+
+/// A streaming JSON redactor for one body (or one JSON-lines stream).
+pub(crate) struct JsonRewriter {
+    policy: Arc<FieldPolicy>,
+    html_fields: Vec<String>,
+    mode: Mode,
+    key: PseudonymKey,
+    multi: bool,
+    st: St,
+    /// Escape state inside strings: 0 none, 1 after `\`, 10..=13 in `\uXXXX`.
+    esc: u8,
+    offset: u64,
+    stack: Vec<Frame>,
+    path: Vec<Seg>,
+    key_raw: Vec<u8>,
+    key_start: u64,
+    /// Separator and whitespace held until we know whether the next member stays.
+    held: Vec<u8>,
+    /// Sink for the current member's key, colon and surrounding whitespace.
+    member_out: Sink,
+    /// Decision for the current member's value, made at its key.
+    member_decision: (Option<FieldAction>, bool),
+    /// Sink of the scalar being read.
+    value_sink: Sink,
+    num: Vec<u8>,
+    num_start: u64,
+    scanner: Scanner,
+    hasher: Option<Pseudonymizer>,
+    hash_depth: usize,
+    hash_id: String,
+    pub findings: Vec<Finding>,
+}
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn glob(p: &str, t: &str) -> bool {
+    match p.split_once('*') {
+        None => p == t,
+        Some((h, tl)) => t.len() >= h.len() + tl.len() && t.starts_with(h) && t.ends_with(tl),
+    }
+}
+
+impl JsonRewriter {
+    pub fn new(
+        engine: &Engine,
+        settings: &Settings,
+        policy: Arc<FieldPolicy>,
+        key: PseudonymKey,
+        multi: bool,
+    ) -> Self {
+        JsonRewriter {
+            mode: policy.mode,
+            policy,
+            html_fields: settings.html_fields.clone(),
+            key,
+            multi,
+            st: St::Value,
+            esc: 0,
+            offset: 0,
+            stack: Vec::new(),
+            path: Vec::new(),
+            key_raw: Vec::new(),
+            key_start: 0,
+            held: Vec::new(),
+            member_out: Sink::Copy,
+            member_decision: (None, false),
+            value_sink: Sink::Copy,
+            num: Vec::new(),
+            num_start: 0,
+            scanner: Scanner::new(engine),
+            hasher: None,
+            hash_depth: 0,
+            hash_id: String::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    fn err(at: u64, reason: &'static str) -> RedactError {
+        RedactError::InvalidJson { offset: at, reason }
+    }
+
+    /// The display path of the current value (`tickets[2].subject`).
+    fn display_path(&self) -> String {
+        let mut s = String::new();
+        for seg in &self.path {
+            match seg {
+                Seg::Index(i) => {
+                    s.push('[');
+                    s.push_str(&i.to_string());
+                    s.push(']');
+                }
+                Seg::Key(k) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(k);
+                }
+            }
+        }
+        s
+    }
+
+    fn last_key(&self) -> &str {
+        self.path
+            .iter()
+            .rev()
+            .find_map(|s| {
+                if let Seg::Key(k) = s {
+                    Some(k.as_str())
+                } else {
+                    None
+                }
+            })
+            .unwrap_or("")
+    }
+
+    fn policy_path(&self) -> Vec<&str> {
+        self.path
+            .iter()
+            .filter_map(|s| {
+                if let Seg::Key(k) = s {
+                    Some(k.as_str())
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    fn parent_sink(&self) -> Sink {
+        self.stack.last().map_or(Sink::Copy, |f| f.sink)
+    }
+
+    fn write(&mut self, sink: Sink, bytes: &[u8], out: &mut Vec<u8>) {
+        write_to(sink, &mut self.hasher, bytes, out);
+    }
+
+    pub fn push(
+        &mut self,
+        engine: &Engine,
+        chunk: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
+        let mut i = 0;
+        while i < chunk.len() {
+            i = self.step(engine, chunk, i, out)?;
+        }
+        self.offset += chunk.len() as u64;
+        Ok(())
+    }
+
+    pub fn finish(&mut self, engine: &Engine, out: &mut Vec<u8>) -> Result<(), RedactError> {
+        if self.st == St::Number {
+            self.end_number(engine, out)?;
+        }
+        match self.st {
+            St::Done => Ok(()),
+            St::Value if self.multi && self.stack.is_empty() => Ok(()),
+            _ => Err(RedactError::Truncated {
+                reason: "the JSON value is not complete",
+            }),
+        }
+    }
+
+    fn step(
+        &mut self,
+        engine: &Engine,
+        chunk: &[u8],
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, RedactError> {
+        let at = self.offset + i as u64;
+        match self.st {
+            St::Str => return self.string_bytes(engine, chunk, i, out),
+            St::KeyStr => return self.key_bytes(chunk, i, out),
+            St::Number => {
+                let b = chunk[i];
+                if b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E') {
+                    if self.num.len() >= MAX_KEY {
+                        return Err(Self::err(at, "number too long"));
+                    }
+                    self.num.push(b);
+                    return Ok(i + 1);
+                }
+                self.end_number(engine, out)?;
+                return Ok(i);
+            }
+            St::Literal(lit, k) => {
+                if chunk[i] != lit[k as usize] {
+                    return Err(Self::err(at, "invalid literal"));
+                }
+                let sink = self.value_sink;
+                self.write(sink, &chunk[i..=i], out);
+                if k as usize + 1 == lit.len() {
+                    self.end_value(out);
+                } else {
+                    self.st = St::Literal(lit, k + 1);
+                }
+                return Ok(i + 1);
+            }
+            _ => {}
+        }
+        let b = chunk[i];
+        if is_ws(b) {
+            self.whitespace(b, out);
+            return Ok(i + 1);
+        }
+        match self.st {
+            St::ValueOrEnd if b == b']' => self.close(b, out),
+            St::Value | St::ValueOrEnd => self.begin_value(engine, b, at, out)?,
+            St::KeyOrEnd | St::Key => match b {
+                b'"' => {
+                    self.key_raw.clear();
+                    self.key_start = at;
+                    self.esc = 0;
+                    self.st = St::KeyStr;
+                }
+                b'}' if self.st == St::KeyOrEnd => self.close(b, out),
+                _ => return Err(Self::err(at, "expected an object key")),
+            },
+            St::Colon => {
+                if b != b':' {
+                    return Err(Self::err(at, "expected ':'"));
+                }
+                let sink = self.member_out;
+                self.write(sink, b":", out);
+                self.st = St::Value;
+            }
+            St::AfterValue => match (b, self.stack.last().map(|f| (f.is_object, f.decide))) {
+                (b',', Some((true, decide))) => {
+                    if decide {
+                        self.held.clear();
+                        self.held.push(b',');
+                    } else {
+                        let sink = self.parent_sink();
+                        self.write(sink, b",", out);
+                    }
+                    self.st = St::Key;
+                }
+                (b',', Some((false, _))) => {
+                    let sink = self.parent_sink();
+                    self.write(sink, b",", out);
+                    if let Some(Seg::Index(n)) = self.path.last_mut() {
+                        *n += 1;
+                    }
+                    self.st = St::Value;
+                }
+                (b'}', Some((true, _))) | (b']', Some((false, _))) => self.close(b, out),
+                _ => return Err(Self::err(at, "expected ',' or the end of the container")),
+            },
+            St::Done => {
+                if self.multi {
+                    self.st = St::Value;
+                    return Ok(i);
+                }
+                return Err(Self::err(at, "data after the end of the JSON value"));
+            }
+            _ => unreachable!("string, number and literal states return early"),
+        }
+        Ok(i + 1)
+    }
+
+    fn whitespace(&mut self, b: u8, out: &mut Vec<u8>) {
+        let in_decided_object = self.stack.last().is_some_and(|f| f.is_object && f.decide);
+        match self.st {
+            St::Key | St::KeyOrEnd if in_decided_object => self.held.push(b),
+            St::Colon => {
+                let sink = self.member_out;
+                self.write(sink, &[b], out);
+            }
+            St::Value if self.stack.last().is_some_and(|f| f.is_object) => {
+                let sink = self.member_out;
+                self.write(sink, &[b], out);
+            }
+            _ => {
+                let sink = self.parent_sink();
+                self.write(sink, &[b], out);
+            }
+        }
+    }
+
+    /// Validates one string byte's escape state; returns whether it ends the string.
+    fn escape_byte(&mut self, b: u8, at: u64) -> Result<bool, RedactError> {
+        match self.esc {
+            0 => match b {
+                b'"' => return Ok(true),
+                b'\\' => self.esc = 1,
+                0..=0x1f => return Err(Self::err(at, "control character in a string")),
+                _ => {}
+            },
+            1 => {
+                self.esc = match b {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 0,
+                    b'u' => 10,
+                    _ => return Err(Self::err(at, "invalid escape")),
+                }
+            }
+            _ => {
+                if !b.is_ascii_hexdigit() {
+                    return Err(Self::err(at, "invalid \\u escape"));
+                }
+                self.esc = if self.esc == 13 { 0 } else { self.esc + 1 };
+            }
+        }
+        Ok(false)
+    }
+
+    /// Scans string content from `i` for its end; returns (end of content, closed).
+    fn string_run(&mut self, chunk: &[u8], i: usize) -> Result<(usize, bool), RedactError> {
+        let mut j = i;
+        while j < chunk.len() {
+            if self.esc == 0 {
+                let rest = &chunk[j..];
+                let k = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+                if let Some(c) = rest[..k].iter().position(|&b| b < 0x20) {
+                    return Err(Self::err(
+                        self.offset + (j + c) as u64,
+                        "control character in a string",
+                    ));
+                }
+                j += k;
+                if j == chunk.len() {
+                    break;
+                }
+            }
+            if self.escape_byte(chunk[j], self.offset + j as u64)? {
+                return Ok((j, true));
+            }
+            j += 1;
+        }
+        Ok((j, false))
+    }
+
+    fn key_bytes(
+        &mut self,
+        chunk: &[u8],
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, RedactError> {
+        let (end, closed) = self.string_run(chunk, i)?;
+        self.key_raw.extend_from_slice(&chunk[i..end]);
+        if self.key_raw.len() > MAX_KEY {
+            return Err(RedactError::TokenTooLong {
+                offset: self.key_start,
+                limit: MAX_KEY,
+            });
+        }
+        if closed {
+            self.end_key(out);
+            return Ok(end + 1);
+        }
+        Ok(end)
+    }
+
+    fn end_key(&mut self, out: &mut Vec<u8>) {
+        let key = unescape_key(&self.key_raw);
+        self.path.push(Seg::Key(key));
+        self.st = St::Colon;
+        let Some(frame) = self.stack.last() else {
+            return;
+        };
+        if !frame.decide {
+            self.member_out = frame.sink;
+            self.member_decision = (frame.action, false);
+        } else {
+            let path = self.policy_path();
+            let d = self.policy.decide(&path, frame.action);
+            self.member_decision = (d.action, d.rules_below);
+            let dropped = d.action == Some(FieldAction::Drop) && self.mode != Mode::Shadow;
+            self.member_out = if dropped { Sink::Discard } else { Sink::Copy };
+        }
+        let sink = self.member_out;
+        if sink != Sink::Discard && self.stack.last().is_some_and(|f| f.decide) {
+            let emitted_any = self.stack.last().is_some_and(|f| f.emitted_any);
+            let skip_comma = !emitted_any && self.held.first() == Some(&b',');
+            out.extend_from_slice(&self.held[usize::from(skip_comma)..]);
+            if let Some(f) = self.stack.last_mut() {
+                f.emitted_any = true;
+            }
+        }
+        self.held.clear();
+        write_to(sink, &mut self.hasher, b"\"", out);
+        write_to(sink, &mut self.hasher, &self.key_raw, out);
+        write_to(sink, &mut self.hasher, b"\"", out);
+    }
+
+    /// Decides the sink for the value that starts now.
+    fn begin_value(
+        &mut self,
+        engine: &Engine,
+        b: u8,
+        at: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
+        let (action, rules_below) = match self.stack.last() {
+            None => {
+                let d = self.policy.decide(&[], None);
+                (d.action, d.rules_below)
+            }
+            Some(f) if f.is_object => self.member_decision,
+            Some(f) => (f.action, f.decide),
+        };
+        let parent = self.parent_sink();
+        let container = b == b'{' || b == b'[';
+        let sink = if self.hasher.is_some() || parent == Sink::Discard {
+            parent
+        } else {
+            self.decide_sink(action, container, at)?
+        };
+        // In shadow mode a reported drop or hash still passes: its children
+        // are kept, not reported again.
+        let action = match action {
+            Some(FieldAction::Drop | FieldAction::Hash) if sink == Sink::Copy => {
+                Some(FieldAction::Keep)
+            }
+            a => a,
+        };
+        if sink == Sink::Hash && self.hasher.is_none() {
+            self.hasher = Some(self.key.hasher());
+            self.hash_depth = self.stack.len();
+            self.hash_id = self.last_key().to_string();
+        }
+        match b {
+            b'{' | b'[' => {
+                let decide = sink != Sink::Hash
+                    && sink != Sink::Discard
+                    && (rules_below || action.is_none());
+                self.write(sink, &[b], out);
+                self.stack.push(Frame {
+                    is_object: b == b'{',
+                    action,
+                    decide,
+                    sink,
+                    emitted_any: false,
+                });
+                if b == b'[' {
+                    self.path.push(Seg::Index(0));
+                    self.st = St::ValueOrEnd;
+                } else {
+                    self.held.clear();
+                    self.st = St::KeyOrEnd;
+                }
+            }
+            b'"' => {
+                self.value_sink = sink;
+                self.esc = 0;
+                self.write(sink, b"\"", out);
+                if sink == Sink::Scan {
+                    let field = engine.field_ctx(self.last_key());
+                    let html = self.is_html();
+                    let enc = if html {
+                        Encoding::JsonHtml
+                    } else {
+                        Encoding::Json
+                    };
+                    let path = self.display_path();
+                    self.scanner.reset(
+                        engine,
+                        &self.key,
+                        enc,
+                        at + 1,
+                        field,
+                        &path,
+                        self.mode == Mode::Shadow,
+                    );
+                }
+                self.st = St::Str;
+            }
+            b'-' | b'0'..=b'9' => {
+                self.value_sink = sink;
+                self.num.clear();
+                self.num.push(b);
+                self.num_start = at;
+                self.st = St::Number;
+            }
+            b't' | b'f' | b'n' => {
+                self.value_sink = sink;
+                let lit: &'static [u8] = match b {
+                    b't' => b"true",
+                    b'f' => b"false",
+                    _ => b"null",
+                };
+                self.write(sink, &[b], out);
+                self.st = St::Literal(lit, 1);
+            }
+            _ => return Err(Self::err(at, "expected a JSON value")),
+        }
+        Ok(())
+    }
+
+    fn is_html(&self) -> bool {
+        let key = self.last_key();
+        self.policy.is_html(&self.policy_path()) || self.html_fields.iter().any(|g| glob(g, key))
+    }
+
+    /// Turns a policy decision into a sink, recording drops and hashes.
+    fn decide_sink(
+        &mut self,
+        action: Option<FieldAction>,
+        container: bool,
+        at: u64,
+    ) -> Result<Sink, RedactError> {
+        let action = match action {
+            Some(a) => a,
+            None if container => return Ok(Sink::Copy),
+            None => match self.policy.otherwise {
+                super::policy::Otherwise::Drop => FieldAction::Drop,
+                super::policy::Otherwise::Keep => FieldAction::Keep,
+                super::policy::Otherwise::Scan => FieldAction::Scan,
+            },
+        };
+        let (sink, kind, id) = match action {
+            FieldAction::Keep => return Ok(Sink::Copy),
+            FieldAction::Scan => return Ok(Sink::Scan),
+            FieldAction::Hash => (Sink::Hash, ActionKind::Hash, "policy.hash"),
+            FieldAction::Drop => (Sink::Discard, ActionKind::Drop, "policy.drop"),
+        };
+        let path = self.display_path();
+        if self.stack.is_empty() {
+            // The root itself is never dropped or hashed: scan it instead.
+            return Ok(Sink::Scan);
+        }
+        if self.mode == Mode::Strict && action == FieldAction::Drop {
+            return Err(RedactError::ForbiddenField { path });
+        }
+        let shadow = self.mode == Mode::Shadow;
+        let kind = if shadow { ActionKind::Report } else { kind };
+        self.findings.push(Finding {
+            detector: Arc::from(id),
+            path,
+            start: at,
+            end: at,
+            action: kind,
+        });
+        Ok(if shadow { Sink::Copy } else { sink })
+    }
+
+    fn string_bytes(
+        &mut self,
+        engine: &Engine,
+        chunk: &[u8],
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, RedactError> {
+        let (end, closed) = self.string_run(chunk, i)?;
+        let run = &chunk[i..end];
+        match self.value_sink {
+            Sink::Scan => self.scanner.push(engine, &self.key, run, out)?,
+            sink => write_to(sink, &mut self.hasher, run, out),
+        }
+        if !closed {
+            return Ok(end);
+        }
+        if self.value_sink == Sink::Scan {
+            self.scanner.finish(engine, &self.key, out)?;
+            self.findings.append(&mut self.scanner.findings);
+        }
+        let sink = self.value_sink;
+        self.write(sink, b"\"", out);
+        self.end_value(out);
+        Ok(end + 1)
+    }
+
+    fn end_number(&mut self, engine: &Engine, out: &mut Vec<u8>) -> Result<(), RedactError> {
+        if !valid_number(&self.num) {
+            return Err(Self::err(self.num_start, "invalid number"));
+        }
+        let num = std::mem::take(&mut self.num);
+        if self.value_sink == Sink::Scan {
+            let field = engine.field_ctx(self.last_key());
+            let path = self.display_path();
+            let mut text = Vec::new();
+            self.scanner.reset(
+                engine,
+                &self.key,
+                Encoding::Plain,
+                self.num_start,
+                field,
+                &path,
+                self.mode == Mode::Shadow,
+            );
+            self.scanner.push(engine, &self.key, &num, &mut text)?;
+            self.scanner.finish(engine, &self.key, &mut text)?;
+            self.findings.append(&mut self.scanner.findings);
+            if text == num {
+                out.extend_from_slice(&num);
+            } else {
+                out.push(b'"');
+                json_escape(&String::from_utf8_lossy(&text), out);
+                out.push(b'"');
+            }
+        } else {
+            let sink = self.value_sink;
+            self.write(sink, &num, out);
+        }
+        self.num = num;
+        self.end_value(out);
+        Ok(())
+    }
+
+    fn close(&mut self, b: u8, out: &mut Vec<u8>) {
+        let Some(frame) = self.stack.pop() else {
+            return;
+        };
+        if frame.is_object {
+            let held = std::mem::take(&mut self.held);
+            self.write(frame.sink, &held, out);
+        } else {
+            self.path.pop();
+        }
+        self.write(frame.sink, &[b], out);
+        self.end_value(out);
+    }
+
+    /// After a complete value: finish a pseudonym, leave the member, move on.
+    fn end_value(&mut self, out: &mut Vec<u8>) {
+        if self.hasher.is_some() && self.stack.len() == self.hash_depth {
+            if let Some(h) = self.hasher.take() {
+                let token = h.finish();
+                out.push(b'"');
+                json_escape(&format!("[{}:{}]", self.hash_id, token), out);
+                out.push(b'"');
+            }
+        }
+        if self.stack.last().is_some_and(|f| f.is_object) {
+            self.path.pop();
+        }
+        self.st = if self.stack.is_empty() {
+            St::Done
+        } else {
+            St::AfterValue
+        };
+    }
+}
+
+fn write_to(sink: Sink, hasher: &mut Option<Pseudonymizer>, bytes: &[u8], out: &mut Vec<u8>) {
+    match sink {
+        Sink::Copy | Sink::Scan => out.extend_from_slice(bytes),
+        Sink::Hash => {
+            if let Some(h) = hasher {
+                h.update(bytes);
+            }
+        }
+        Sink::Discard => {}
+    }
+}
+
+/// JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+fn valid_number(n: &[u8]) -> bool {
+    let mut i = usize::from(n.first() == Some(&b'-'));
+    let digits = |i: &mut usize| {
+        let s = *i;
+        while *i < n.len() && n[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - s
+    };
+    let int_start = i;
+    let int = digits(&mut i);
+    if int == 0 || (int > 1 && n[int_start] == b'0') {
+        return false;
+    }
+    if i < n.len() && n[i] == b'.' {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    if i < n.len() && (n[i] == b'e' || n[i] == b'E') {
+        i += 1;
+        if i < n.len() && (n[i] == b'+' || n[i] == b'-') {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == n.len()
+}
+
+fn unescape_key(raw: &[u8]) -> String {
+    if !raw.contains(&b'\\') {
+        return String::from_utf8_lossy(raw).into_owned();
+    }
+    let quoted = [b"\"".as_slice(), raw, b"\""].concat();
+    serde_json::from_slice::<String>(&quoted)
+        .unwrap_or_else(|_| String::from_utf8_lossy(raw).into_owned())
+}

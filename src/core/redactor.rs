@@ -1,0 +1,187 @@
+//! The core's front door: a [`Redactor`] for one body, chosen by format and
+//! by the field policy that matches the profile, route and direction.
+
+use std::sync::Arc;
+
+use super::action::PseudonymKey;
+use super::decode::Encoding;
+use super::error::RedactError;
+use super::finding::Finding;
+use super::json::JsonRewriter;
+use super::policy::{Direction, FieldPolicy, Mode};
+use super::ruleset::Ruleset;
+use super::scanner::Scanner;
+
+/// How a body is structured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Free text.
+    Text,
+    /// HTML: tags separate tokens, entities are decoded, markup is kept.
+    Html,
+    /// One JSON value.
+    Json,
+    /// JSON values one after another (JSON lines), each redacted independently.
+    Jsonl,
+}
+
+/// What a body is, for choosing a policy.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamSpec<'a> {
+    pub format: Format,
+    /// Helpdesk profile (`freshdesk`, `zendesk`, `rt`), or `default`.
+    pub profile: &'a str,
+    pub method: &'a str,
+    /// Request path without the query string.
+    pub path: &'a str,
+    pub direction: Direction,
+}
+
+impl<'a> StreamSpec<'a> {
+    /// A spec with no route: the default policy (scan every string).
+    pub fn plain(format: Format) -> StreamSpec<'static> {
+        StreamSpec {
+            format,
+            profile: "default",
+            method: "*",
+            path: "/",
+            direction: Direction::Request,
+        }
+    }
+}
+
+enum Inner {
+    Text(Box<Scanner>),
+    Json(Box<JsonRewriter>),
+}
+
+/// Redacts one body, streaming: feed chunks with [`Redactor::push`], end with
+/// [`Redactor::finish`]. The output does not depend on how the body was
+/// chunked. It holds the rule set it started with, so a reload never changes
+/// rules under a body in flight.
+pub struct Redactor {
+    rules: Arc<Ruleset>,
+    policy: Arc<FieldPolicy>,
+    key: PseudonymKey,
+    inner: Inner,
+    findings: Vec<Finding>,
+}
+
+impl Ruleset {
+    /// The policy for a profile, request line and direction, if any.
+    pub fn policy_for(
+        &self,
+        profile: &str,
+        method: &str,
+        path: &str,
+        direction: Direction,
+    ) -> Option<&FieldPolicy> {
+        self.policies
+            .iter()
+            .find(|p| p.applies(profile, method, path, direction))
+    }
+
+    /// A redactor for one body.
+    pub fn redactor(self: &Arc<Self>, spec: &StreamSpec, key: &PseudonymKey) -> Redactor {
+        let policy = Arc::new(
+            self.policy_for(spec.profile, spec.method, spec.path, spec.direction)
+                .cloned()
+                .unwrap_or_else(FieldPolicy::scan_all),
+        );
+        let shadow = policy.mode == Mode::Shadow;
+        let inner = match spec.format {
+            Format::Text | Format::Html => {
+                let mut s = Scanner::new(&self.engine);
+                let enc = if spec.format == Format::Html {
+                    Encoding::Html
+                } else {
+                    Encoding::Plain
+                };
+                s.reset(&self.engine, key, enc, 0, Default::default(), "", shadow);
+                Inner::Text(Box::new(s))
+            }
+            Format::Json | Format::Jsonl => Inner::Json(Box::new(JsonRewriter::new(
+                &self.engine,
+                &self.settings,
+                policy.clone(),
+                key.clone(),
+                spec.format == Format::Jsonl,
+            ))),
+        };
+        Redactor {
+            rules: self.clone(),
+            policy,
+            key: key.clone(),
+            inner,
+            findings: Vec::new(),
+        }
+    }
+}
+
+impl Redactor {
+    /// Feeds a chunk; redacted bytes are appended to `out`.
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), RedactError> {
+        let engine = &self.rules.engine;
+        match &mut self.inner {
+            Inner::Text(s) => {
+                s.push(engine, &self.key, chunk, out)?;
+                self.findings.append(&mut s.findings);
+            }
+            Inner::Json(j) => {
+                j.push(engine, chunk, out)?;
+                self.findings.append(&mut j.findings);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the body: flushes what was held back, checks it was complete.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), RedactError> {
+        let engine = &self.rules.engine;
+        match &mut self.inner {
+            Inner::Text(s) => {
+                s.finish(engine, &self.key, out)?;
+                self.findings.append(&mut s.findings);
+            }
+            Inner::Json(j) => {
+                j.finish(engine, out)?;
+                self.findings.append(&mut j.findings);
+            }
+        }
+        Ok(())
+    }
+
+    /// Findings since the last call (detector, path, range, action; never values).
+    pub fn take_findings(&mut self) -> Vec<Finding> {
+        std::mem::take(&mut self.findings)
+    }
+
+    /// The policy id: a bounded label for metrics (`default` when none matched).
+    pub fn policy_id(&self) -> &str {
+        &self.policy.id
+    }
+
+    /// The policy's mode.
+    pub fn mode(&self) -> Mode {
+        self.policy.mode
+    }
+
+    /// The rule set this body is redacted with.
+    pub fn rules(&self) -> &Arc<Ruleset> {
+        &self.rules
+    }
+}
+
+/// Redacts a complete body in one go (tests, examples, small inputs).
+pub fn redact_all(
+    rules: &Arc<Ruleset>,
+    spec: &StreamSpec,
+    key: &PseudonymKey,
+    input: &[u8],
+) -> Result<(Vec<u8>, Vec<Finding>), RedactError> {
+    let mut r = rules.redactor(spec, key);
+    let mut out = Vec::with_capacity(input.len());
+    r.push(input, &mut out)?;
+    r.finish(&mut out)?;
+    Ok((out, r.take_findings()))
+}

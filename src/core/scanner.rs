@@ -1,0 +1,871 @@
+//! The streaming scanner: feeds raw bytes through a [`Decoder`] into a view
+//! buffer, finds candidates, runs detectors on them once enough lookahead is
+//! buffered, resolves overlaps and emits output.
+//!
+//! Chunk independence: every decision depends only on content. A candidate
+//! at position `p` is evaluated on the view window `[p - back, p + max_token)`
+//! exactly as it would be on the whole body; matches are accepted greedily in
+//! (start, longest, rule order) order; output is emitted only up to a point
+//! no undecided match can reach back before. Memory is bounded by
+//! `max_token` plus the context window, not by the body.
+
+use std::collections::VecDeque;
+
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::Anchored;
+use regex_automata::dfa::Automaton as _;
+use regex_automata::util::captures::Captures;
+use regex_automata::{Anchored as ReAnchored, Input};
+
+use super::action::{PseudonymKey, Pseudonymizer};
+use super::decode::{Decoder, Encoding, ViewBuf};
+use super::detect::{DetectorAction, Kind};
+use super::engine::{
+    Engine, FieldCtx, C_AT, C_COLON, C_DIGIT, C_HEX, C_HIGH, C_SIGN, C_UPPER, EMAIL_LOCAL_MAX,
+};
+use super::error::RedactError;
+use super::finding::{ActionKind, Finding};
+
+/// Bytes of lookahead the candidate pass needs beyond a position: the
+/// prefilters look at up to 48 bytes (digit runs) and 40 (words) ahead.
+const PEEK: usize = 64;
+/// Raw input is decoded in slices of this size, so one huge chunk does not
+/// grow the buffers.
+const SLICE: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Copy)]
+enum Cand {
+    /// Digit run or `+`/`(`: number and postal detectors.
+    Number,
+    /// `@` at this position: e-mail detectors.
+    Email,
+    Iban,
+    Ipv6,
+    Name,
+    /// Capitalised word followed by a house number.
+    PostalWord,
+    /// Anchored here for one detector (trigger end or prefix start).
+    One(u16),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    end: u64,
+    kw: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Match {
+    start: u64,
+    neg_len: i64,
+    det: u16,
+    end: u64,
+}
+
+/// Per-stream (or per JSON value) scanning state. Reusable: `reset` keeps
+/// the allocations.
+pub(crate) struct Scanner {
+    vb: ViewBuf,
+    /// Absolute view offset of `vb.view[0]`.
+    base: u64,
+    /// Raw bytes still needed for output (mapped encodings only).
+    raw: Vec<u8>,
+    raw_base: u64,
+    raw_end: u64,
+    decoder: Decoder,
+    encoding: Encoding,
+    ac_state: Option<StateID>,
+    discovered: u64,
+    emitted: u64,
+    accepted_end: u64,
+    cands: VecDeque<(u64, Cand)>,
+    hits: VecDeque<Hit>,
+    pending: Vec<Match>,
+    scan_cursors: Vec<u64>,
+    caps: Vec<Option<Captures>>,
+    ctx: FieldCtx,
+    path: String,
+    shadow: bool,
+    whole: Option<(u16, Option<Pseudonymizer>, bool)>,
+    pub findings: Vec<Finding>,
+}
+
+impl Scanner {
+    pub fn new(engine: &Engine) -> Scanner {
+        Scanner {
+            vb: ViewBuf::default(),
+            base: 0,
+            raw: Vec::new(),
+            raw_base: 0,
+            raw_end: 0,
+            decoder: Decoder::new(Encoding::Plain),
+            encoding: Encoding::Plain,
+            ac_state: None,
+            discovered: 0,
+            emitted: 0,
+            accepted_end: 0,
+            cands: VecDeque::new(),
+            hits: VecDeque::new(),
+            pending: Vec::new(),
+            scan_cursors: vec![0; engine.kind(Kind::Scan).len()],
+            caps: engine.detectors.iter().map(|_| None).collect(),
+            ctx: FieldCtx::default(),
+            path: String::new(),
+            shadow: false,
+            whole: None,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Starts a new value or body whose first raw byte is at absolute `raw_offset`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn reset(
+        &mut self,
+        engine: &Engine,
+        key: &PseudonymKey,
+        encoding: Encoding,
+        raw_offset: u64,
+        ctx: FieldCtx,
+        path: &str,
+        shadow: bool,
+    ) {
+        self.vb.clear(encoding.is_mapped());
+        self.base = 0;
+        self.raw.clear();
+        self.raw_base = raw_offset;
+        self.raw_end = raw_offset;
+        self.decoder.reset(encoding);
+        self.encoding = encoding;
+        self.ac_state = engine
+            .ac
+            .as_ref()
+            .and_then(|ac| ac.start_state(Anchored::Yes).ok());
+        self.discovered = 0;
+        self.emitted = 0;
+        self.accepted_end = 0;
+        self.cands.clear();
+        self.hits.clear();
+        self.pending.clear();
+        self.scan_cursors.iter_mut().for_each(|c| *c = 0);
+        self.whole = ctx.whole.map(|d| {
+            let hasher = matches!(engine.detectors[d as usize].action, DetectorAction::Hash)
+                .then(|| key.hasher());
+            (d, hasher, false)
+        });
+        self.ctx = ctx;
+        self.path.clear();
+        self.path.push_str(path);
+        self.shadow = shadow;
+    }
+
+    /// Feeds raw bytes; redacted output is appended to `out`.
+    pub fn push(
+        &mut self,
+        engine: &Engine,
+        key: &PseudonymKey,
+        raw: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
+        for slice in raw.chunks(SLICE) {
+            let off = self.raw_end;
+            self.raw_end += slice.len() as u64;
+            self.decoder.feed(slice, off, &mut self.vb);
+            if self.whole.is_some() {
+                if self.shadow {
+                    out.extend_from_slice(slice);
+                }
+                self.absorb_whole();
+                continue;
+            }
+            if self.encoding.is_mapped() {
+                self.raw.extend_from_slice(slice);
+            }
+            self.process(engine, key, false, out)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the value or body.
+    pub fn finish(
+        &mut self,
+        engine: &Engine,
+        key: &PseudonymKey,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
+        self.decoder.finish(&mut self.vb);
+        if self.whole.is_some() {
+            self.absorb_whole();
+            return self.finish_whole(engine, out);
+        }
+        self.process(engine, key, true, out)
+    }
+
+    fn absorb_whole(&mut self) {
+        if let Some((_, hasher, nonempty)) = &mut self.whole {
+            if let Some(h) = hasher {
+                h.update(&self.vb.view);
+            }
+            *nonempty |= !self.vb.view.is_empty();
+        }
+        self.vb.clear(self.encoding.is_mapped());
+    }
+
+    fn finish_whole(&mut self, engine: &Engine, out: &mut Vec<u8>) -> Result<(), RedactError> {
+        let Some((det, hasher, nonempty)) = self.whole.take() else {
+            return Ok(());
+        };
+        if !nonempty {
+            return Ok(());
+        }
+        let d = &engine.detectors[det as usize];
+        let (text, action) = match (d.action, hasher) {
+            (DetectorAction::Hash, Some(h)) => {
+                (engine.renderer.hashed(&d.id, &h.finish()), ActionKind::Hash)
+            }
+            (DetectorAction::Reject, _) if !self.shadow => {
+                return Err(RedactError::Rejected {
+                    detector: d.id.to_string(),
+                    path: self.path.clone(),
+                })
+            }
+            _ => (engine.renderer.mask(&d.id), ActionKind::Mask),
+        };
+        let action = if self.shadow {
+            ActionKind::Report
+        } else {
+            action
+        };
+        self.findings.push(Finding {
+            detector: d.id.clone(),
+            path: self.path.clone(),
+            start: self.raw_base,
+            end: self.raw_end,
+            action,
+        });
+        if !self.shadow {
+            self.write_escaped(&text, out);
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> u64 {
+        self.base + self.vb.view.len() as u64
+    }
+
+    fn process(
+        &mut self,
+        engine: &Engine,
+        key: &PseudonymKey,
+        eof: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
+        let len = self.len();
+        let disc_to = if eof {
+            len
+        } else {
+            len.saturating_sub(PEEK as u64)
+        };
+        if disc_to > self.discovered {
+            self.discover(engine, disc_to);
+        }
+        let decided = self.evaluate(engine, eof)?;
+        let emit_to = if eof {
+            len
+        } else {
+            decided
+                .saturating_sub(engine.back_reach as u64)
+                .max(self.emitted)
+        };
+        self.emit(engine, key, emit_to, out)?;
+        self.compact(engine);
+        Ok(())
+    }
+
+    fn at(&self, pos: u64) -> u8 {
+        self.vb.view[(pos - self.base) as usize]
+    }
+
+    /// Byte before `pos`, or a space at the start of the value.
+    fn before(&self, pos: u64) -> u8 {
+        if pos == 0 {
+            b' '
+        } else {
+            self.at(pos - 1)
+        }
+    }
+
+    fn peek(&self, pos: u64) -> u8 {
+        if pos < self.len() {
+            self.at(pos)
+        } else {
+            b' '
+        }
+    }
+
+    /// The candidate and keyword pass over `[discovered, to)`: one walk over
+    /// the bytes; keywords are looked up only where a word starts.
+    fn discover(&mut self, engine: &Engine, to: u64) {
+        let from = self.discovered;
+        let mut prev_word = is_word(self.before(from));
+        let keywords = engine.ac.is_some();
+        for pos in from..to {
+            let b = self.at(pos);
+            let word = is_word(b);
+            if keywords && word && !prev_word {
+                self.keywords_at(engine, pos);
+            }
+            prev_word = word;
+            let class = engine.class[b as usize];
+            if class != 0 {
+                self.candidate(engine, pos, b, class);
+            }
+        }
+        self.discovered = to;
+        // Keyword candidates were queued before the byte pass's; keep the
+        // queue ordered by position (stable, so rule order is kept too).
+        self.cands.make_contiguous().sort_by_key(|c| c.0);
+    }
+
+    /// Runs the anchored keyword automaton from a word start.
+    fn keywords_at(&mut self, engine: &Engine, pos: u64) {
+        let (Some(ac), Some(mut sid)) = (engine.ac.as_ref(), self.ac_state) else {
+            return;
+        };
+        let s = (pos - self.base) as usize;
+        for i in s..self.vb.view.len() {
+            sid = ac.next_state(Anchored::Yes, sid, self.vb.view[i]);
+            if ac.is_special(sid) {
+                if ac.is_dead(sid) {
+                    break;
+                }
+                if ac.is_match(sid) {
+                    for k in 0..ac.match_len(sid) {
+                        let pid = ac.match_pattern(sid, k);
+                        self.keyword_hit(engine, pid.as_u32(), self.base + i as u64 + 1);
+                    }
+                }
+            }
+        }
+    }
+
+    fn keyword_hit(&mut self, engine: &Engine, kw: u32, end: u64) {
+        let k = &engine.keywords[kw as usize];
+        let start = end - k.len as u64;
+        if let Some(exact) = &k.exact {
+            let s = (start - self.base) as usize;
+            if &self.vb.view[s..s + exact.len()] != exact.as_slice() || is_word(self.before(start))
+            {
+                return;
+            }
+            for &d in &k.prefix_for {
+                self.cands.push_back((start, Cand::One(d)));
+            }
+            return;
+        }
+        let first = self.at(start);
+        let last = self.at(end - 1);
+        if k.whole_word
+            && ((is_word(first) && is_word(self.before(start)))
+                || (is_word(last) && is_word(self.peek(end))))
+        {
+            return;
+        }
+        if !k.context_for.is_empty() || !k.negative_for.is_empty() {
+            self.hits.push_back(Hit { end, kw });
+        }
+        for &d in &k.trigger_for {
+            self.cands.push_back((end, Cand::One(d)));
+        }
+    }
+
+    fn candidate(&mut self, engine: &Engine, pos: u64, b: u8, class: u8) {
+        let prev = self.before(pos);
+        if class & (C_DIGIT | C_SIGN) != 0 && !is_word(prev) {
+            let digit_start = class & C_DIGIT != 0 && !prev.is_ascii_digit();
+            let sign_start = class & C_SIGN != 0 && self.peek(pos + 1).is_ascii_digit();
+            if (digit_start || sign_start) && self.digit_count(pos) >= engine.number_min_digits {
+                self.cands.push_back((pos, Cand::Number));
+            }
+        }
+        if class & C_AT != 0 {
+            self.cands.push_back((pos, Cand::Email));
+        }
+        if class & (C_UPPER | C_HIGH) != 0 && !is_word(prev) {
+            self.word_candidates(engine, pos, b, class);
+        }
+        if class & (C_HEX | C_COLON) != 0 && !is_word(prev) && prev != b':' && prev != b'.' {
+            let mut i = 0;
+            while i < 4 && self.peek(pos + i).is_ascii_hexdigit() {
+                i += 1;
+            }
+            if self.peek(pos + i) == b':' && (i > 0 || self.peek(pos + 1) == b':') {
+                self.cands.push_back((pos, Cand::Ipv6));
+            }
+        }
+    }
+
+    fn word_candidates(&mut self, engine: &Engine, pos: u64, b: u8, class: u8) {
+        if class & C_UPPER != 0
+            && self.peek(pos + 1).is_ascii_uppercase()
+            && self.peek(pos + 2).is_ascii_digit()
+            && self.peek(pos + 3).is_ascii_digit()
+            && !engine.kind(Kind::Iban).is_empty()
+        {
+            self.cands.push_back((pos, Cand::Iban));
+        }
+        if class & C_HIGH != 0 && !self.upper_at(pos) {
+            return;
+        }
+        let _ = b;
+        let (word_end, known) = self.word_at(engine, pos);
+        if known && !engine.kind(Kind::Name).is_empty() {
+            self.cands.push_back((pos, Cand::Name));
+        }
+        if !engine.kind(Kind::Postal).is_empty()
+            && self.peek(word_end) == b' '
+            && self.peek(word_end + 1).is_ascii_digit()
+        {
+            self.cands.push_back((pos, Cand::PostalWord));
+        }
+    }
+
+    fn upper_at(&self, pos: u64) -> bool {
+        let s = (pos - self.base) as usize;
+        let end = (s + 4).min(self.vb.view.len());
+        let bytes = &self.vb.view[s..end];
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
+        };
+        text.chars().next().is_some_and(char::is_uppercase)
+    }
+
+    /// End of the word (letters) starting at `pos` (at most 40 bytes), and
+    /// whether the name gazetteer knows it.
+    fn word_at(&self, engine: &Engine, pos: u64) -> (u64, bool) {
+        let s = (pos - self.base) as usize;
+        let end = (s + 40).min(self.vb.view.len());
+        let mut e = s;
+        while e < end && (self.vb.view[e].is_ascii_alphabetic() || self.vb.view[e] >= 0x80) {
+            e += 1;
+        }
+        let known = std::str::from_utf8(&self.vb.view[s..e])
+            .is_ok_and(|w| engine.gazetteer.is_candidate(w));
+        (self.base + e as u64, known)
+    }
+
+    /// Digits in the number-like run at `pos` (single separators allowed).
+    fn digit_count(&self, pos: u64) -> usize {
+        let s = (pos - self.base) as usize;
+        let view = &self.vb.view[s..(s + 48).min(self.vb.view.len())];
+        let mut digits = 0;
+        let mut seps = 0;
+        for &b in view {
+            if b.is_ascii_digit() {
+                digits += 1;
+                seps = 0;
+            } else if matches!(b, b' ' | b'-' | b'.' | b'/' | b'+' | b'(' | b')') && seps < 2 {
+                seps += 1;
+            } else {
+                break;
+            }
+        }
+        digits
+    }
+
+    /// Evaluates every candidate that has enough lookahead; returns the
+    /// position below which all candidates are decided.
+    fn evaluate(&mut self, engine: &Engine, eof: bool) -> Result<u64, RedactError> {
+        let len = self.len();
+        let ready = if eof {
+            len
+        } else {
+            len.saturating_sub(engine.max_token as u64)
+        };
+        let mut decided = self.discovered.min(ready);
+        while let Some(&(pos, cand)) = self.cands.front() {
+            if pos >= ready && !eof {
+                decided = decided.min(pos);
+                break;
+            }
+            self.cands.pop_front();
+            self.eval_candidate(engine, pos, cand)?;
+        }
+        for (i, &det) in engine.kind(Kind::Scan).iter().enumerate() {
+            let cursor = self.scan_pass(engine, det, i, ready, eof)?;
+            decided = decided.min(cursor);
+        }
+        Ok(if eof { len } else { decided })
+    }
+
+    fn eval_candidate(&mut self, engine: &Engine, pos: u64, cand: Cand) -> Result<(), RedactError> {
+        match cand {
+            Cand::Number => {
+                let digits = self.digit_count(pos);
+                for &d in engine
+                    .kind(Kind::Number)
+                    .iter()
+                    .chain(engine.kind(Kind::Postal))
+                {
+                    if engine.detectors[d as usize].min_digits <= digits {
+                        self.try_detector(engine, d, pos, pos)?;
+                    }
+                }
+            }
+            Cand::Email => {
+                let start = self.local_part_start(pos);
+                if start < pos {
+                    for &d in engine.kind(Kind::Email) {
+                        self.try_detector(engine, d, start, pos + 1)?;
+                    }
+                }
+            }
+            Cand::Iban => self.try_all(engine, Kind::Iban, pos)?,
+            Cand::Ipv6 => self.try_all(engine, Kind::Ipv6, pos)?,
+            Cand::Name => self.try_all(engine, Kind::Name, pos)?,
+            Cand::PostalWord => self.try_all(engine, Kind::Postal, pos)?,
+            Cand::One(d) => self.try_detector(engine, d, pos, pos)?,
+        }
+        Ok(())
+    }
+
+    fn try_all(&mut self, engine: &Engine, kind: Kind, pos: u64) -> Result<(), RedactError> {
+        for &d in engine.kind(kind) {
+            self.try_detector(engine, d, pos, pos)?;
+        }
+        Ok(())
+    }
+
+    /// Walks back from `@` over local-part bytes.
+    fn local_part_start(&self, at: u64) -> u64 {
+        let floor = at.saturating_sub(EMAIL_LOCAL_MAX as u64).max(self.base);
+        let mut s = at;
+        while s > floor {
+            let b = self.at(s - 1);
+            if b.is_ascii_alphanumeric() || b >= 0x80 || b"._%+-'".contains(&b) {
+                s -= 1;
+            } else {
+                break;
+            }
+        }
+        s
+    }
+
+    /// Runs detector `d` anchored at `start`; its match must reach past `min_end`.
+    fn try_detector(
+        &mut self,
+        engine: &Engine,
+        d: u16,
+        start: u64,
+        min_end: u64,
+    ) -> Result<(), RedactError> {
+        let det = &engine.detectors[d as usize];
+        let s = (start - self.base) as usize;
+        if !det.first[self.vb.view[s] as usize] {
+            return Ok(());
+        }
+        let cap_end = s + engine.max_token;
+        let wend = cap_end.min(self.vb.view.len());
+        let input = Input::new(&self.vb.view)
+            .range(s..wend)
+            .anchored(ReAnchored::Yes);
+        let group = engine.value_groups[d as usize];
+        let fast_end = match &det.fast {
+            Some(dfa) => match dfa.try_search_fwd(&input) {
+                Ok(Some(m)) => Some(m.offset()),
+                Ok(None) => return Ok(()),
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let (m, value) = match (group, fast_end) {
+            (None, Some(end)) => (s..end, s..end),
+            (None, None) => match det.regex.search(&input) {
+                Some(m) => (m.range(), m.range()),
+                None => return Ok(()),
+            },
+            (Some(g), _) => {
+                let caps = self.caps[d as usize].get_or_insert_with(|| det.regex.create_captures());
+                det.regex.search_captures(&input, caps);
+                match (caps.get_match(), caps.get_group(g)) {
+                    (Some(m), Some(v)) => (m.range(), v.range()),
+                    _ => return Ok(()),
+                }
+            }
+        };
+        if m.end >= cap_end {
+            return Err(RedactError::TokenTooLong {
+                offset: self.raw_at(self.base + s as u64),
+                limit: engine.max_token,
+            });
+        }
+        if value.is_empty() || self.base + (m.end as u64) < min_end {
+            return Ok(());
+        }
+        let (vs, ve) = (self.base + value.start as u64, self.base + value.end as u64);
+        if let Some(validate) = det.validator {
+            let Ok(text) = std::str::from_utf8(&self.vb.view[value.clone()]) else {
+                return Ok(());
+            };
+            if !validate(text, &engine.gazetteer) {
+                return Ok(());
+            }
+        }
+        if !self.context_allows(engine, d, vs) {
+            return Ok(());
+        }
+        self.pending.push(Match {
+            start: vs,
+            neg_len: -((ve - vs) as i64),
+            det: d,
+            end: ve,
+        });
+        Ok(())
+    }
+
+    fn context_allows(&self, engine: &Engine, d: u16, vs: u64) -> bool {
+        let det = &engine.detectors[d as usize];
+        let field_ok = self.ctx.context_ok.contains(&d);
+        if field_ok {
+            return true;
+        }
+        let window = det.context_window.unwrap_or(engine.window) as u64;
+        let lo = vs.saturating_sub(window);
+        let mut context = false;
+        for h in self.hits.iter().rev() {
+            if h.end > vs {
+                continue;
+            }
+            if h.end < lo {
+                break;
+            }
+            let k = &engine.keywords[h.kw as usize];
+            if k.negative_for.contains(&d) {
+                return false;
+            }
+            context |= k.context_for.contains(&d);
+        }
+        context || !det.require_context
+    }
+
+    /// The own pass of a `scan` detector, from its cursor; returns the new cursor.
+    fn scan_pass(
+        &mut self,
+        engine: &Engine,
+        d: u16,
+        i: usize,
+        ready: u64,
+        eof: bool,
+    ) -> Result<u64, RedactError> {
+        let det = &engine.detectors[d as usize];
+        loop {
+            let cursor = self.scan_cursors[i].max(self.base);
+            let s = (cursor - self.base) as usize;
+            let Some(m) = det.regex.search(&Input::new(&self.vb.view).range(s..)) else {
+                self.scan_cursors[i] = cursor.max(ready);
+                return Ok(self.scan_cursors[i]);
+            };
+            let (ms, me) = (self.base + m.start() as u64, self.base + m.end() as u64);
+            if ms >= ready && !eof {
+                return Ok(ms);
+            }
+            if m.len() >= engine.max_token {
+                return Err(RedactError::TokenTooLong {
+                    offset: self.raw_at(ms),
+                    limit: engine.max_token,
+                });
+            }
+            self.scan_cursors[i] = if me > ms { me } else { ms + 1 };
+            if !m.is_empty() && self.context_allows(engine, d, ms) {
+                let valid = det.validator.is_none_or(|v| {
+                    std::str::from_utf8(&self.vb.view[m.range()])
+                        .is_ok_and(|t| v(t, &engine.gazetteer))
+                });
+                if valid {
+                    self.pending.push(Match {
+                        start: ms,
+                        neg_len: -((me - ms) as i64),
+                        det: d,
+                        end: me,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Raw offset of view position `pos`.
+    fn raw_at(&self, pos: u64) -> u64 {
+        if !self.vb.mapped {
+            return self.raw_base + pos;
+        }
+        let i = (pos - self.base) as usize;
+        self.vb.map.get(i).copied().unwrap_or(self.raw_end)
+    }
+
+    /// Accepts decided matches and writes output up to `emit_to`.
+    fn emit(
+        &mut self,
+        engine: &Engine,
+        key: &PseudonymKey,
+        emit_to: u64,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
+        if !self.pending.is_empty() {
+            self.pending.sort_unstable();
+            let mut keep = Vec::new();
+            for m in std::mem::take(&mut self.pending) {
+                if m.start < self.accepted_end {
+                    continue;
+                }
+                debug_assert!(
+                    m.start >= self.emitted,
+                    "a match reached back into emitted output"
+                );
+                if m.start >= emit_to {
+                    keep.push(m);
+                    continue;
+                }
+                self.copy(self.emitted, m.start, out);
+                self.replace(engine, key, m, out)?;
+                self.emitted = m.end;
+                self.accepted_end = m.end;
+            }
+            self.pending = keep;
+        }
+        if emit_to > self.emitted {
+            self.copy(self.emitted, emit_to, out);
+            self.emitted = emit_to;
+        }
+        Ok(())
+    }
+
+    /// Copies the raw bytes behind view range `[a, b)`.
+    fn copy(&self, a: u64, b: u64, out: &mut Vec<u8>) {
+        if a >= b {
+            return;
+        }
+        if !self.vb.mapped {
+            out.extend_from_slice(
+                &self.vb.view[(a - self.base) as usize..(b - self.base) as usize],
+            );
+            return;
+        }
+        let (ra, rb) = (self.raw_at(a), self.raw_at(b));
+        out.extend_from_slice(
+            &self.raw[(ra - self.raw_base) as usize..(rb - self.raw_base) as usize],
+        );
+    }
+
+    fn replace(
+        &mut self,
+        engine: &Engine,
+        key: &PseudonymKey,
+        m: Match,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
+        let det = &engine.detectors[m.det as usize];
+        let (ra, rb) = (self.raw_at(m.start), self.raw_at(m.end));
+        let action = match det.action {
+            _ if self.shadow => ActionKind::Report,
+            DetectorAction::Mask => ActionKind::Mask,
+            DetectorAction::Partial { .. } => ActionKind::Partial,
+            DetectorAction::Hash => ActionKind::Hash,
+            DetectorAction::Reject => {
+                return Err(RedactError::Rejected {
+                    detector: det.id.to_string(),
+                    path: self.path.clone(),
+                })
+            }
+        };
+        self.findings.push(Finding {
+            detector: det.id.clone(),
+            path: self.path.clone(),
+            start: ra,
+            end: rb,
+            action,
+        });
+        if self.shadow {
+            self.copy(m.start, m.end, out);
+            return Ok(());
+        }
+        let (a, b) = ((m.start - self.base) as usize, (m.end - self.base) as usize);
+        let value = String::from_utf8_lossy(&self.vb.view[a..b]);
+        let text = engine.renderer.render(&det.id, det.action, &value, key);
+        self.write_escaped(&text, out);
+        if self.vb.mapped {
+            for i in a..b {
+                if self.vb.markup[i] && (i == a || self.vb.map[i] != self.vb.map[i - 1]) {
+                    let pos = self.base + i as u64;
+                    let (ta, tb) = (self.raw_at(pos), self.raw_at(pos + 1));
+                    out.extend_from_slice(
+                        &self.raw[(ta - self.raw_base) as usize..(tb - self.raw_base) as usize],
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes replacement text escaped for the encoding it lands in.
+    fn write_escaped(&self, text: &str, out: &mut Vec<u8>) {
+        let html;
+        let text = if self.encoding.is_html() {
+            html = text
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            html.as_str()
+        } else {
+            text
+        };
+        if self.encoding.is_json() {
+            json_escape(text, out);
+        } else {
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+
+    /// Drops buffered bytes nothing can look at any more.
+    fn compact(&mut self, engine: &Engine) {
+        let keep_back = (engine.max_window.max(engine.back_reach) + PEEK) as u64;
+        let keep_from = self.emitted.saturating_sub(keep_back).min(self.discovered);
+        while self
+            .hits
+            .front()
+            .is_some_and(|h| h.end + (engine.max_window as u64) < self.emitted)
+        {
+            self.hits.pop_front();
+        }
+        let n = (keep_from.saturating_sub(self.base)) as usize;
+        if n < 8192 {
+            return;
+        }
+        if self.vb.mapped {
+            let raw_cut = self.raw_at(keep_from);
+            self.raw.drain(..(raw_cut - self.raw_base) as usize);
+            self.raw_base = raw_cut;
+        }
+        self.vb.drain(n);
+        self.base += n as u64;
+    }
+}
+
+/// Letters, digits and UTF-8 bytes count as word characters for boundaries.
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b >= 0x80
+}
+
+/// Escapes text for the inside of a JSON string.
+pub(crate) fn json_escape(text: &str, out: &mut Vec<u8>) {
+    for &b in text.as_bytes() {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0..=0x1f => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+            _ => out.push(b),
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The proxy with the real core and the shipped rules, in front of the demo
+//! Freshdesk-like helpdesk, over TLS: personal data is redacted on the way
+//! in, minimisation drops unlisted fields, metrics count per detector, and
+//! invalid bodies fail closed.
+
+mod proxy_support;
+use proxy_support::*;
+
+const TICKET: &str = r#"{"email":"anna.svensson@example.se","name":"Anna Svensson","subject":"Inloggning fungerar inte","description":"Mitt personnummer är 19811218-9876, kort 4111 1111 1111 1111, lösenord: Hemligt123","priority":1,"status":2,"twitter_id":"@anna","address":"Storgatan 1"}"#;
+
+#[tokio::test]
+async fn freshdesk_ticket_is_redacted_and_minimised() {
+    let fx = fixture();
+    let desk = deskguard::proxy::demo::start_helpdesk("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let p = start_proxy_core(&fx, desk, "").await;
+    let addr = p.listen_addrs[0];
+    for h2 in [false, true] {
+        let c = client(&fx.certs.ca, h2);
+        let (s, _, b) = send(
+            &c,
+            "POST",
+            &url(addr, "/api/v2/tickets"),
+            &[("content-type", "application/json")],
+            body(TICKET),
+        )
+        .await;
+        let text = String::from_utf8(b).unwrap();
+        assert_eq!(s, 201, "{text}");
+        for pii in [
+            "19811218-9876",
+            "4111 1111 1111 1111",
+            "Hemligt123",
+            "@anna",
+            "Storgatan",
+        ] {
+            assert!(!text.contains(pii), "{pii} leaked: {text}");
+        }
+        assert!(
+            text.contains("1111"),
+            "card keeps its last four digits: {text}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(v.get("twitter_id").is_none() && v.get("address").is_none());
+
+        // Read back through the response policy.
+        let id = v["id"].as_u64().unwrap();
+        let (s, _, b) = send(
+            &c,
+            "GET",
+            &url(addr, &format!("/api/v2/tickets/{id}")),
+            &[],
+            body(""),
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert!(!String::from_utf8_lossy(&b).contains("19811218-9876"));
+    }
+
+    let (_, m) = admin_get(p.admin_addr, "/metrics").await;
+    assert!(
+        metric(
+            &m,
+            "deskguard_redactions_total{detector=\"se.personnummer\",direction=\"request\"}"
+        ) >= 2.0,
+        "{m}"
+    );
+    assert!(
+        metric(
+            &m,
+            "deskguard_redactions_total{detector=\"payment.card\",direction=\"request\"}"
+        ) >= 2.0,
+        "{m}"
+    );
+    assert!(
+        metric(
+            &m,
+            "deskguard_fields_dropped_total{route=\"freshdesk.ticket.create\"}"
+        ) >= 2.0,
+        "{m}"
+    );
+    assert!(m.contains("route=\"freshdesk.ticket.create\""), "{m}");
+    assert!(!m.contains("19811218"), "metrics must never carry values");
+    p.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_json_fails_closed_with_the_core() {
+    let fx = fixture();
+    let (up, seen) = start_upstream().await;
+    let p = start_proxy_core(&fx, up, "").await;
+    let c = client(&fx.certs.ca, false);
+    let (s, h, b) = send(
+        &c,
+        "POST",
+        &url(p.listen_addrs[0], "/api/v2/tickets"),
+        &[("content-type", "application/json")],
+        body(r#"{"description": "19811218-9876" "#),
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert_eq!(h.get("content-type").unwrap(), "application/problem+json");
+    let text = String::from_utf8(b).unwrap();
+    assert!(!text.contains("19811218"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(v["reason"].is_string());
+    // A one-frame body is inspected completely before connecting upstream.
+    assert_eq!(seen.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+    p.shutdown().await;
+}
