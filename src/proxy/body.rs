@@ -327,6 +327,8 @@ pub struct ReqStats {
     pub req_bytes: AtomicU64,
     /// Response bytes sent to the client.
     pub resp_bytes: AtomicU64,
+    /// Findings in both bodies (the access log shows the count, never values).
+    pub findings: AtomicU64,
     /// A request-side failure (filter error or body limit), so the handler
     /// can answer 422/413 instead of a generic 502.
     pub request_failure: Mutex<Option<FilterError>>,
@@ -419,6 +421,9 @@ impl<B> FilteredBody<B> {
         }
         let findings = self.filter.take_findings();
         if !findings.is_empty() {
+            self.stats
+                .findings
+                .fetch_add(findings.len() as u64, Ordering::Relaxed);
             (self.observer)(BodyEvent::Findings(&findings));
         }
         res.map(|_| out)

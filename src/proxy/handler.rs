@@ -474,6 +474,7 @@ impl Drop for AccessLog {
             upstream_ms = self.upstream.map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0),
             req_bytes = self.stats.req_bytes.load(Ordering::Relaxed),
             resp_bytes = self.stats.resp_bytes.load(Ordering::Relaxed),
+            findings = self.stats.findings.load(Ordering::Relaxed),
         );
     }
 }
