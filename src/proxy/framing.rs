@@ -272,6 +272,8 @@ pub struct FramingGuard<IO> {
     rejecting: Option<usize>,
     /// Called once when a request is refused (metrics).
     on_reject: Option<Box<dyn FnOnce() + Send>>,
+    /// Read buffer, allocated on first use.
+    buf: Option<Box<[u8]>>,
 }
 
 impl<IO> FramingGuard<IO> {
@@ -284,6 +286,7 @@ impl<IO> FramingGuard<IO> {
             ready_pos: 0,
             rejecting: None,
             on_reject: Some(on_reject),
+            buf: None,
         }
     }
 }
@@ -326,8 +329,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for FramingGuard<IO> {
             if this.tracker.st == St::Passthrough {
                 return Pin::new(&mut this.inner).poll_read(cx, buf);
             }
-            let mut tmp = [0u8; 8192];
-            let mut rb = ReadBuf::new(&mut tmp);
+            // A persistent buffer: no per-read zeroing.
+            let tmp = this
+                .buf
+                .get_or_insert_with(|| vec![0u8; 8192].into_boxed_slice());
+            let mut rb = ReadBuf::new(&mut tmp[..]);
             match Pin::new(&mut this.inner).poll_read(cx, &mut rb) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
