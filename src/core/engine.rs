@@ -57,6 +57,9 @@ pub(crate) struct Engine {
     pub value_groups: Vec<Option<usize>>,
     pub keywords: Vec<Keyword>,
     pub ac: Option<DFA>,
+    /// Bitmap of the (ASCII-lower-cased) first two bytes of every keyword:
+    /// the automaton only starts where one of them begins a word.
+    pub kw_pairs: Vec<u64>,
     pub class: [u8; 256],
     pub by_kind: HashMap<Kind, Vec<u16>>,
     pub number_min_digits: usize,
@@ -77,7 +80,7 @@ impl Engine {
         for (i, d) in detectors.iter().enumerate() {
             by_kind.entry(d.kind).or_default().push(i as u16);
         }
-        let (keywords, ac) = build_keywords(&detectors);
+        let (keywords, ac, kw_pairs) = build_keywords(&detectors);
         let mut class = [0u8; 256];
         let has = |k: Kind| by_kind.contains_key(&k);
         if has(Kind::Number) || has(Kind::Postal) {
@@ -136,6 +139,7 @@ impl Engine {
             value_groups,
             keywords,
             ac,
+            kw_pairs,
             class,
             by_kind,
             number_min_digits,
@@ -149,6 +153,13 @@ impl Engine {
             field_globs,
             detectors,
         }
+    }
+
+    /// Whether a keyword may start with bytes `a`, `b`.
+    #[inline]
+    pub fn kw_pair(&self, a: u8, b: u8) -> bool {
+        let i = pair_index(a, b);
+        self.kw_pairs[i >> 6] & (1 << (i & 63)) != 0
     }
 
     pub fn detectors(&self) -> &[Detector] {
@@ -191,7 +202,11 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 /// Longest e-mail local part the engine walks back over from an `@`.
 pub(crate) const EMAIL_LOCAL_MAX: usize = 64;
 
-fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>) {
+fn pair_index(a: u8, b: u8) -> usize {
+    (usize::from(a.to_ascii_lowercase()) << 8) | usize::from(b.to_ascii_lowercase())
+}
+
+fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, Vec<u64>) {
     let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut keywords: Vec<Keyword> = Vec::new();
     let mut patterns: Vec<Vec<u8>> = Vec::new();
@@ -235,8 +250,19 @@ fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>) {
             add(w, true, i, |k| &mut k.prefix_for);
         }
     }
+    let mut pairs = vec![0u64; 1024];
+    for p in &patterns {
+        let seconds: Vec<u8> = match p.get(1) {
+            Some(&b) => vec![b],
+            None => (0..=255).collect(),
+        };
+        for b in seconds {
+            let i = pair_index(p[0], b);
+            pairs[i >> 6] |= 1 << (i & 63);
+        }
+    }
     if patterns.is_empty() {
-        return (keywords, None);
+        return (keywords, None, pairs);
     }
     // Anchored: the scanner runs the automaton only at word starts, where
     // it dies after a byte or two unless a keyword really begins there. That
@@ -247,5 +273,5 @@ fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>) {
         .start_kind(aho_corasick::StartKind::Anchored)
         .build(&patterns)
         .ok();
-    (keywords, dfa)
+    (keywords, dfa, pairs)
 }

@@ -10,9 +10,115 @@ use super::decode::Encoding;
 use super::engine::Engine;
 use super::error::RedactError;
 use super::finding::{ActionKind, Finding};
+use super::legal_basis::{LegalBasis, LegalBasisDecision, TaggingTarget};
 use super::policy::{FieldAction, FieldPolicy, Mode};
 use super::ruleset::Settings;
 use super::scanner::{json_escape, Scanner};
+
+/// Longest member value (`tags`, custom fields) held back for merging.
+const MAX_DIVERT: usize = 64 * 1024;
+/// Longest requester value kept (in memory only) for the registry lookup.
+const MAX_CAPTURE: usize = 512;
+
+/// Legal-basis tagging of one ticket-creating body: requester fields are
+/// captured as they pass, `tags` and custom-field members are diverted
+/// (after redaction) and re-emitted merged when the ticket object closes, so
+/// keys stay unique whatever the field order of the incoming body.
+pub(crate) struct Tagging {
+    lb: Arc<LegalBasis>,
+    target: TaggingTarget,
+    shadow: bool,
+    captured: Vec<(Vec<String>, String)>,
+    capturing: Option<Vec<String>>,
+    cap_raw: Vec<u8>,
+    diverting: Option<(String, usize)>,
+    finished: Option<String>,
+    buf: Vec<u8>,
+    diverted: Vec<(String, Vec<u8>)>,
+    pub decision: Option<LegalBasisDecision>,
+}
+
+impl Tagging {
+    pub fn new(lb: Arc<LegalBasis>, target: TaggingTarget, shadow: bool) -> Self {
+        Tagging {
+            lb,
+            target,
+            shadow,
+            captured: Vec::new(),
+            capturing: None,
+            cap_raw: Vec::new(),
+            diverting: None,
+            finished: None,
+            buf: Vec::new(),
+            diverted: Vec::new(),
+            decision: None,
+        }
+    }
+
+    fn deferred_keys(&self) -> impl Iterator<Item = &str> {
+        let t = &self.target;
+        t.tags
+            .as_deref()
+            .into_iter()
+            .chain(t.field_object.as_ref().map(|f| f.0.as_str()))
+            .chain(t.field_list.as_ref().map(|f| f.0.as_str()))
+    }
+
+    fn wants(&self, rel: &[String]) -> bool {
+        let t = &self.target;
+        t.requester
+            .iter()
+            .chain(&t.company)
+            .any(|p| p.as_slice() == rel)
+            || self.lb.rules.iter().any(|r| r.field.as_slice() == rel)
+    }
+
+    /// The members to add to the ticket object, as JSON text.
+    fn members(&self, decision: &LegalBasisDecision) -> Vec<(String, serde_json::Value)> {
+        use serde_json::Value;
+        let old = |key: &str| {
+            self.diverted
+                .iter()
+                .rev()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| serde_json::from_slice::<Value>(v).ok())
+        };
+        let mut out = Vec::new();
+        if let Some(key) = &self.target.tags {
+            let mut tags = match old(key) {
+                Some(Value::Array(a)) => a,
+                _ => Vec::new(),
+            };
+            for tag in [
+                format!("{}{}", self.target.tag_prefix, decision.basis),
+                format!("retention:{}", decision.retention),
+            ] {
+                if !tags.iter().any(|t| t.as_str() == Some(tag.as_str())) {
+                    tags.push(Value::String(tag));
+                }
+            }
+            out.push((key.to_string(), Value::Array(tags)));
+        }
+        if let Some((key, field)) = &self.target.field_object {
+            let mut map = match old(key) {
+                Some(Value::Object(m)) => m,
+                _ => serde_json::Map::new(),
+            };
+            map.insert(field.clone(), Value::String(decision.basis.clone()));
+            out.push((key.to_string(), Value::Object(map)));
+        }
+        if let Some((key, id)) = &self.target.field_list {
+            let mut list = match old(key) {
+                Some(Value::Array(a)) => a,
+                _ => Vec::new(),
+            };
+            list.retain(|e| e.get("id") != Some(id));
+            list.push(serde_json::json!({ "id": id, "value": decision.basis }));
+            out.push((key.to_string(), Value::Array(list)));
+        }
+        out
+    }
+}
 
 /// Longest object key or number the rewriter buffers.
 const MAX_KEY: usize = 1024;
@@ -93,6 +199,7 @@ pub(crate) struct JsonRewriter {
     hash_depth: usize,
     hash_id: String,
     pub findings: Vec<Finding>,
+    pub tagging: Option<Box<Tagging>>,
 }
 
 fn is_ws(b: u8) -> bool {
@@ -138,6 +245,7 @@ impl JsonRewriter {
             hash_depth: 0,
             hash_id: String::new(),
             findings: Vec::new(),
+            tagging: None,
         }
     }
 
@@ -166,31 +274,20 @@ impl JsonRewriter {
         s
     }
 
+    /// Object keys of the current path (array indices are not part of policy paths).
+    fn keys(&self) -> impl DoubleEndedIterator<Item = &str> {
+        self.path.iter().filter_map(|s| match s {
+            Seg::Key(k) => Some(k.as_str()),
+            Seg::Index(_) => None,
+        })
+    }
+
     fn last_key(&self) -> &str {
-        self.path
-            .iter()
-            .rev()
-            .find_map(|s| {
-                if let Seg::Key(k) = s {
-                    Some(k.as_str())
-                } else {
-                    None
-                }
-            })
-            .unwrap_or("")
+        self.keys().next_back().unwrap_or("")
     }
 
     fn policy_path(&self) -> Vec<&str> {
-        self.path
-            .iter()
-            .filter_map(|s| {
-                if let Seg::Key(k) = s {
-                    Some(k.as_str())
-                } else {
-                    None
-                }
-            })
-            .collect()
+        self.keys().collect()
     }
 
     fn parent_sink(&self) -> Sink {
@@ -209,7 +306,31 @@ impl JsonRewriter {
     ) -> Result<(), RedactError> {
         let mut i = 0;
         while i < chunk.len() {
-            i = self.step(engine, chunk, i, out)?;
+            let diverting = self.tagging.as_ref().is_some_and(|t| t.diverting.is_some());
+            if !diverting {
+                i = self.step(engine, chunk, i, out)?;
+                continue;
+            }
+            // A deferred member's (redacted) value goes to the side buffer.
+            let mut buf = self
+                .tagging
+                .as_mut()
+                .map(|t| std::mem::take(&mut t.buf))
+                .unwrap_or_default();
+            let at = self.offset + i as u64;
+            i = self.step(engine, chunk, i, &mut buf)?;
+            if buf.len() > MAX_DIVERT {
+                return Err(RedactError::TokenTooLong {
+                    offset: at,
+                    limit: MAX_DIVERT,
+                });
+            }
+            if let Some(t) = self.tagging.as_mut() {
+                match t.finished.take() {
+                    Some(key) => t.diverted.push((key, buf)),
+                    None => t.buf = buf,
+                }
+            }
         }
         self.offset += chunk.len() as u64;
         Ok(())
@@ -435,6 +556,9 @@ impl JsonRewriter {
             let dropped = d.action == Some(FieldAction::Drop) && self.mode != Mode::Shadow;
             self.member_out = if dropped { Sink::Discard } else { Sink::Copy };
         }
+        if self.defer_member() {
+            self.member_out = Sink::Discard;
+        }
         let sink = self.member_out;
         if sink != Sink::Discard && self.stack.last().is_some_and(|f| f.decide) {
             let emitted_any = self.stack.last().is_some_and(|f| f.emitted_any);
@@ -448,6 +572,110 @@ impl JsonRewriter {
         write_to(sink, &mut self.hasher, b"\"", out);
         write_to(sink, &mut self.hasher, &self.key_raw, out);
         write_to(sink, &mut self.hasher, b"\"", out);
+    }
+
+    /// Path relative to the ticket object, if the current path is inside it.
+    /// Array indices are skipped (a `Requestor` may be a list of addresses);
+    /// `in_array` says whether there were any.
+    fn ticket_relative(&self) -> Option<(Vec<String>, bool)> {
+        let t = self.tagging.as_ref()?;
+        let keys = self.policy_path();
+        let in_array = self.path.iter().any(|s| matches!(s, Seg::Index(_)));
+        keys.starts_with(
+            &t.target
+                .ticket
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
+        .then(|| {
+            (
+                keys[t.target.ticket.len()..]
+                    .iter()
+                    .map(|k| k.to_string())
+                    .collect(),
+                in_array,
+            )
+        })
+    }
+
+    /// Whether the member whose key was just read is one the tagging merges
+    /// (`tags`, custom fields of the ticket): then its key is held back and
+    /// its value diverted.
+    fn defer_member(&mut self) -> bool {
+        let Some((rel, false)) = self.ticket_relative() else {
+            return false;
+        };
+        let depth = self.stack.len();
+        let Some(t) = self.tagging.as_mut() else {
+            return false;
+        };
+        if t.shadow || rel.len() != 1 || !t.deferred_keys().any(|k| k == rel[0]) {
+            return false;
+        }
+        t.buf.clear();
+        t.diverting = Some((rel[0].clone(), depth));
+        true
+    }
+
+    /// Starts capturing a requester (or rule) field's value.
+    fn maybe_capture(&mut self) {
+        let rel = self.ticket_relative();
+        if let (Some(t), Some((rel, _))) = (self.tagging.as_mut(), rel) {
+            if t.wants(&rel) {
+                t.capturing = Some(rel);
+                t.cap_raw.clear();
+            }
+        }
+    }
+
+    fn capture_bytes(&mut self, bytes: &[u8]) {
+        if let Some(t) = self.tagging.as_mut() {
+            if t.capturing.is_some() && t.cap_raw.len() + bytes.len() <= MAX_CAPTURE {
+                t.cap_raw.extend_from_slice(bytes);
+            }
+        }
+    }
+
+    fn end_capture(&mut self, quoted: bool) {
+        if let Some(t) = self.tagging.as_mut() {
+            if let Some(rel) = t.capturing.take() {
+                let value = if quoted {
+                    unescape_key(&t.cap_raw)
+                } else {
+                    String::from_utf8_lossy(&t.cap_raw).into_owned()
+                };
+                t.captured.push((rel, value));
+            }
+        }
+    }
+
+    /// At the close of the ticket object: decide the basis and (unless in
+    /// shadow mode) write the merged members.
+    fn tag_ticket(&mut self, emitted_any: bool, out: &mut Vec<u8>) {
+        let is_ticket = self
+            .ticket_relative()
+            .is_some_and(|(rel, in_array)| rel.is_empty() && !in_array);
+        let Some(t) = self.tagging.as_mut() else {
+            return;
+        };
+        if !is_ticket || t.decision.is_some() {
+            return;
+        }
+        let decision = t.lb.decide(&t.target, &t.captured);
+        if !t.shadow {
+            let mut first = !emitted_any;
+            for (key, value) in t.members(&decision) {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                out.extend_from_slice(serde_json::to_string(&key).unwrap_or_default().as_bytes());
+                out.push(b':');
+                out.extend_from_slice(value.to_string().as_bytes());
+            }
+        }
+        t.decision = Some(decision);
     }
 
     /// Decides the sink for the value that starts now.
@@ -530,6 +758,7 @@ impl JsonRewriter {
                         self.mode == Mode::Shadow,
                     );
                 }
+                self.maybe_capture();
                 self.st = St::Str;
             }
             b'-' | b'0'..=b'9' => {
@@ -537,6 +766,7 @@ impl JsonRewriter {
                 self.num.clear();
                 self.num.push(b);
                 self.num_start = at;
+                self.maybe_capture();
                 self.st = St::Number;
             }
             b't' | b'f' | b'n' => {
@@ -610,6 +840,7 @@ impl JsonRewriter {
     ) -> Result<usize, RedactError> {
         let (end, closed) = self.string_run(chunk, i)?;
         let run = &chunk[i..end];
+        self.capture_bytes(run);
         match self.value_sink {
             Sink::Scan => self.scanner.push(engine, &self.key, run, out)?,
             sink => write_to(sink, &mut self.hasher, run, out),
@@ -623,6 +854,7 @@ impl JsonRewriter {
         }
         let sink = self.value_sink;
         self.write(sink, b"\"", out);
+        self.end_capture(true);
         self.end_value(out);
         Ok(end + 1)
     }
@@ -632,6 +864,8 @@ impl JsonRewriter {
             return Err(Self::err(self.num_start, "invalid number"));
         }
         let num = std::mem::take(&mut self.num);
+        self.capture_bytes(&num);
+        self.end_capture(false);
         if self.value_sink == Sink::Scan {
             let field = engine.field_ctx(self.last_key());
             let path = self.display_path();
@@ -671,6 +905,9 @@ impl JsonRewriter {
         if frame.is_object {
             let held = std::mem::take(&mut self.held);
             self.write(frame.sink, &held, out);
+            if frame.sink == Sink::Copy || frame.sink == Sink::Scan {
+                self.tag_ticket(frame.emitted_any, out);
+            }
         } else {
             self.path.pop();
         }
@@ -686,6 +923,14 @@ impl JsonRewriter {
                 out.push(b'"');
                 json_escape(&format!("[{}:{}]", self.hash_id, token), out);
                 out.push(b'"');
+            }
+        }
+        if let Some(t) = self.tagging.as_mut() {
+            if t.diverting
+                .as_ref()
+                .is_some_and(|(_, depth)| *depth == self.stack.len())
+            {
+                t.finished = t.diverting.take().map(|(key, _)| key);
             }
         }
         if self.stack.last().is_some_and(|f| f.is_object) {

@@ -7,7 +7,8 @@ use super::action::PseudonymKey;
 use super::decode::Encoding;
 use super::error::RedactError;
 use super::finding::Finding;
-use super::json::JsonRewriter;
+use super::json::{JsonRewriter, Tagging};
+use super::legal_basis::LegalBasisDecision;
 use super::policy::{Direction, FieldPolicy, Mode};
 use super::ruleset::Ruleset;
 use super::scanner::Scanner;
@@ -100,13 +101,24 @@ impl Ruleset {
                 s.reset(&self.engine, key, enc, 0, Default::default(), "", shadow);
                 Inner::Text(Box::new(s))
             }
-            Format::Json | Format::Jsonl => Inner::Json(Box::new(JsonRewriter::new(
-                &self.engine,
-                &self.settings,
-                policy.clone(),
-                key.clone(),
-                spec.format == Format::Jsonl,
-            ))),
+            Format::Json | Format::Jsonl => {
+                let mut json = JsonRewriter::new(
+                    &self.engine,
+                    &self.settings,
+                    policy.clone(),
+                    key.clone(),
+                    spec.format == Format::Jsonl,
+                );
+                if spec.direction == Direction::Request {
+                    if let Some(lb) = &self.legal_basis {
+                        if let Some(target) = lb.target_for(spec.profile, spec.method, spec.path) {
+                            json.tagging =
+                                Some(Box::new(Tagging::new(lb.clone(), target.clone(), shadow)));
+                        }
+                    }
+                }
+                Inner::Json(Box::new(json))
+            }
         };
         Redactor {
             rules: self.clone(),
@@ -159,6 +171,15 @@ impl Redactor {
     /// The policy id: a bounded label for metrics (`default` when none matched).
     pub fn policy_id(&self) -> &str {
         &self.policy.id
+    }
+
+    /// The legal basis decided for a ticket-creating request body, once the
+    /// ticket object has been read (None for other routes).
+    pub fn legal_basis(&self) -> Option<&LegalBasisDecision> {
+        match &self.inner {
+            Inner::Json(j) => j.tagging.as_ref().and_then(|t| t.decision.as_ref()),
+            Inner::Text(_) => None,
+        }
     }
 
     /// The policy's mode.

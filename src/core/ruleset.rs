@@ -19,6 +19,7 @@ use super::detect::validate;
 use super::detect::{Detector, DetectorAction, Kind};
 use super::engine::Engine;
 use super::error::{RuleError, RuleErrors};
+use super::legal_basis::{LegalBasis, LegalBasisSpec};
 use super::policy::{Direction, FieldPolicy, Mode, Otherwise, RouteTemplate};
 
 /// One rule file's text, named by its path relative to the rules directory.
@@ -64,6 +65,7 @@ pub struct Ruleset {
     pub(crate) engine: Engine,
     pub(crate) policies: Vec<FieldPolicy>,
     pub(crate) settings: Settings,
+    pub(crate) legal_basis: Option<Arc<LegalBasis>>,
     examples: Vec<Example>,
     version: String,
 }
@@ -106,6 +108,11 @@ impl Ruleset {
         &self.settings
     }
 
+    /// The legal-basis configuration, if the rules have one.
+    pub fn legal_basis(&self) -> Option<&LegalBasis> {
+        self.legal_basis.as_deref()
+    }
+
     /// The field policies, in file order.
     pub fn policies(&self) -> &[FieldPolicy] {
         &self.policies
@@ -123,6 +130,8 @@ struct FileSpec {
     detector: Vec<Spanned<DetectorSpec>>,
     #[serde(default)]
     policy: Vec<Spanned<PolicySpec>>,
+    #[serde(default)]
+    legal_basis: Option<Spanned<LegalBasisSpec>>,
 }
 
 #[derive(Deserialize)]
@@ -207,6 +216,7 @@ struct Compiler {
     examples: Vec<Example>,
     settings: Option<(String, Settings)>,
     gazetteer: Option<(String, usize, GazetteerSpec)>,
+    legal_basis: Option<(String, usize, LegalBasisSpec)>,
     ids: HashSet<String>,
 }
 
@@ -247,6 +257,7 @@ impl Compiler {
             }
         }
         let gazetteer = self.load_gazetteer(sources);
+        let legal_basis = self.load_legal_basis(sources);
         let settings = self.settings.take().map(|(_, s)| s).unwrap_or_default();
         if !self.errors.is_empty() {
             return Err(RuleErrors(self.errors));
@@ -266,6 +277,7 @@ impl Compiler {
             engine,
             policies: self.policies,
             settings,
+            legal_basis,
             examples: self.examples,
             version,
         })
@@ -282,6 +294,15 @@ impl Compiler {
             } else {
                 let line = line_of(&src.text, g.span().start);
                 self.gazetteer = Some((src.path.clone(), line, g.into_inner()));
+            }
+        }
+        if let Some(lb) = spec.legal_basis {
+            if let Some((other, _, _)) = &self.legal_basis {
+                let reason = format!("a second [legal_basis] block (the first is in {other})");
+                self.err(src, lb.span(), reason);
+            } else {
+                let line = line_of(&src.text, lb.span().start);
+                self.legal_basis = Some((src.path.clone(), line, lb.into_inner()));
             }
         }
         for d in spec.detector {
@@ -348,6 +369,55 @@ impl Compiler {
         }
         let suffixes: Vec<&str> = spec.surname_suffixes.iter().map(String::as_str).collect();
         Gazetteer::from_lists(&lists[0], &lists[1], &lists[2], &suffixes)
+    }
+
+    /// Parses one of a fixed set of words; an unknown word is an error
+    /// naming the known ones (the first is used so checking can go on).
+    fn choice<T: Copy>(
+        &mut self,
+        src: &RuleSource,
+        value: &Spanned<String>,
+        what: &str,
+        known: &[(&str, T)],
+    ) -> T {
+        if let Some((_, v)) = known.iter().find(|(name, _)| *name == value.get_ref()) {
+            return *v;
+        }
+        let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
+        let reason = format!(
+            "unknown {what} {:?}; known: {}",
+            value.get_ref(),
+            names.join(", ")
+        );
+        self.err(src, value.span(), reason);
+        known[0].1
+    }
+
+    fn load_legal_basis(&mut self, sources: &[RuleSource]) -> Option<Arc<LegalBasis>> {
+        let (file, line, spec) = self.legal_basis.take()?;
+        let dir = file
+            .rsplit_once('/')
+            .map(|(d, _)| format!("{d}/"))
+            .unwrap_or_default();
+        let wanted = [format!("{dir}{}", spec.registry), spec.registry.clone()];
+        let registry = match sources.iter().find(|s| wanted.contains(&s.path)) {
+            Some(s) => s.text.as_str(),
+            None => {
+                let reason = format!(
+                    "customer-contact registry {:?} not found next to the rule file",
+                    spec.registry
+                );
+                self.errors.push(RuleError { file, line, reason });
+                return None;
+            }
+        };
+        match LegalBasis::compile(spec, registry) {
+            Ok(lb) => Some(Arc::new(lb)),
+            Err(reason) => {
+                self.errors.push(RuleError { file, line, reason });
+                None
+            }
+        }
     }
 
     fn detector(&mut self, src: &RuleSource, d: DetectorSpec) {
@@ -512,50 +582,41 @@ impl Compiler {
                 None
             }
         };
-        let direction = match p.direction.get_ref().as_str() {
-            "request" => Direction::Request,
-            "response" => Direction::Response,
-            "both" => Direction::Both,
-            other => {
-                self.err(
-                    src,
-                    p.direction.span(),
-                    format!("unknown direction {other:?}; known: request, response, both"),
-                );
-                Direction::Both
-            }
+        let direction = self.choice(
+            src,
+            &p.direction,
+            "direction",
+            &[
+                ("request", Direction::Request),
+                ("response", Direction::Response),
+                ("both", Direction::Both),
+            ],
+        );
+        let mode = match &p.mode {
+            None => Mode::Enforce,
+            Some(m) => self.choice(
+                src,
+                m,
+                "mode",
+                &[
+                    ("enforce", Mode::Enforce),
+                    ("shadow", Mode::Shadow),
+                    ("strict", Mode::Strict),
+                ],
+            ),
         };
-        let mode = match p.mode.as_ref().map(|m| m.get_ref().as_str()) {
-            None | Some("enforce") => Mode::Enforce,
-            Some("shadow") => Mode::Shadow,
-            Some("strict") => Mode::Strict,
-            Some(other) => {
-                let span = p.mode.as_ref().map(|m| m.span()).unwrap_or(span.clone());
-                self.err(
-                    src,
-                    span,
-                    format!("unknown mode {other:?}; known: enforce, shadow, strict"),
-                );
-                Mode::Enforce
-            }
-        };
-        let otherwise = match p.otherwise.as_ref().map(|o| o.get_ref().as_str()) {
-            None | Some("scan") => Otherwise::Scan,
-            Some("drop") => Otherwise::Drop,
-            Some("keep") => Otherwise::Keep,
-            Some(other) => {
-                let span = p
-                    .otherwise
-                    .as_ref()
-                    .map(|o| o.span())
-                    .unwrap_or(span.clone());
-                self.err(
-                    src,
-                    span,
-                    format!("unknown otherwise {other:?}; known: drop, keep, scan"),
-                );
-                Otherwise::Scan
-            }
+        let otherwise = match &p.otherwise {
+            None => Otherwise::Scan,
+            Some(o) => self.choice(
+                src,
+                o,
+                "otherwise",
+                &[
+                    ("scan", Otherwise::Scan),
+                    ("drop", Otherwise::Drop),
+                    ("keep", Otherwise::Keep),
+                ],
+            ),
         };
         for path in p
             .keep

@@ -35,8 +35,8 @@ const SLICE: usize = 16 * 1024;
 
 #[derive(Debug, Clone, Copy)]
 enum Cand {
-    /// Digit run or `+`/`(`: number and postal detectors.
-    Number,
+    /// Digit run or `+`/`(` with this many digits: number and postal detectors.
+    Number(u8),
     /// `@` at this position: e-mail detectors.
     Email,
     Iban,
@@ -58,6 +58,9 @@ struct Hit {
 struct Match {
     start: u64,
     neg_len: i64,
+    /// false sorts first: of two matches over the same span, the one whose
+    /// context words are present wins (a CPR number next to "CPR-nummer").
+    without_context: bool,
     det: u16,
     end: u64,
 }
@@ -308,16 +311,23 @@ impl Scanner {
         let from = self.discovered;
         let mut prev_word = is_word(self.before(from));
         let keywords = engine.ac.is_some();
-        for pos in from..to {
-            let b = self.at(pos);
-            let word = is_word(b);
-            if keywords && word && !prev_word {
-                self.keywords_at(engine, pos);
+        let (start, end) = ((from - self.base) as usize, (to - self.base) as usize);
+        for i in start..end {
+            let b = self.vb.view[i];
+            // One table lookup gives both the candidate class and whether
+            // the byte is part of a word.
+            let info = WORD_AND_CLASS[b as usize] | engine.class[b as usize];
+            let word = info & IS_WORD != 0;
+            if word && !prev_word && keywords {
+                let next = self.vb.view.get(i + 1).copied().unwrap_or(b' ');
+                if engine.kw_pair(b, next) {
+                    self.keywords_at(engine, self.base + i as u64);
+                }
             }
             prev_word = word;
-            let class = engine.class[b as usize];
+            let class = info & !IS_WORD;
             if class != 0 {
-                self.candidate(engine, pos, b, class);
+                self.candidate(engine, self.base + i as u64, b, class);
             }
         }
         self.discovered = to;
@@ -383,8 +393,12 @@ impl Scanner {
         if class & (C_DIGIT | C_SIGN) != 0 && !is_word(prev) {
             let digit_start = class & C_DIGIT != 0 && !prev.is_ascii_digit();
             let sign_start = class & C_SIGN != 0 && self.peek(pos + 1).is_ascii_digit();
-            if (digit_start || sign_start) && self.digit_count(pos) >= engine.number_min_digits {
-                self.cands.push_back((pos, Cand::Number));
+            if digit_start || sign_start {
+                let digits = self.digit_count(pos);
+                if digits >= engine.number_min_digits {
+                    self.cands
+                        .push_back((pos, Cand::Number(digits.min(255) as u8)));
+                }
             }
         }
         if class & C_AT != 0 {
@@ -500,8 +514,8 @@ impl Scanner {
 
     fn eval_candidate(&mut self, engine: &Engine, pos: u64, cand: Cand) -> Result<(), RedactError> {
         match cand {
-            Cand::Number => {
-                let digits = self.digit_count(pos);
+            Cand::Number(digits) => {
+                let digits = usize::from(digits);
                 for &d in engine
                     .kind(Kind::Number)
                     .iter()
@@ -561,7 +575,8 @@ impl Scanner {
     ) -> Result<(), RedactError> {
         let det = &engine.detectors[d as usize];
         let s = (start - self.base) as usize;
-        if !det.first[self.vb.view[s] as usize] {
+        // A trigger word can end the input: nothing follows to match.
+        if s >= self.vb.view.len() || !det.first[self.vb.view[s] as usize] {
             return Ok(());
         }
         let cap_end = s + engine.max_token;
@@ -584,7 +599,18 @@ impl Scanner {
                 Some(m) => (m.range(), m.range()),
                 None => return Ok(()),
             },
-            (Some(g), _) => {
+            (Some(g), fast_end) => {
+                // Find where the match ends with a DFA first, then resolve
+                // the groups on exactly that span: capture engines pay per
+                // byte of haystack, and the window can be kilobytes.
+                let end = match fast_end {
+                    Some(end) => end,
+                    None => match det.regex.search(&input) {
+                        Some(m) => m.end(),
+                        None => return Ok(()),
+                    },
+                };
+                let input = input.clone().range(s..end);
                 let caps = self.caps[d as usize].get_or_insert_with(|| det.regex.create_captures());
                 det.regex.search_captures(&input, caps);
                 match (caps.get_match(), caps.get_group(g)) {
@@ -611,41 +637,44 @@ impl Scanner {
                 return Ok(());
             }
         }
-        if !self.context_allows(engine, d, vs) {
+        let Some(context) = self.context_allows(engine, d, vs) else {
             return Ok(());
-        }
+        };
         self.pending.push(Match {
             start: vs,
             neg_len: -((ve - vs) as i64),
+            without_context: !context,
             det: d,
             end: ve,
         });
         Ok(())
     }
 
-    fn context_allows(&self, engine: &Engine, d: u16, vs: u64) -> bool {
+    /// Whether context lets detector `d` match a value starting at `vs`:
+    /// `None` if not, else whether a context word (or field) supports it.
+    /// The nearest relevant word in the window decides, so "telefon" right
+    /// before a number beats "ordernummer" earlier in the sentence.
+    fn context_allows(&self, engine: &Engine, d: u16, vs: u64) -> Option<bool> {
         let det = &engine.detectors[d as usize];
-        let field_ok = self.ctx.context_ok.contains(&d);
-        if field_ok {
-            return true;
+        if self.ctx.context_ok.contains(&d) {
+            return Some(true);
         }
         let window = det.context_window.unwrap_or(engine.window) as u64;
         let lo = vs.saturating_sub(window);
-        let mut context = false;
-        for h in self.hits.iter().rev() {
-            if h.end > vs {
-                continue;
-            }
-            if h.end < lo {
-                break;
-            }
+        // Hits are ordered by end; candidates are decided well behind
+        // discovery, so find the window by binary search, not by walking.
+        let from = self.hits.partition_point(|h| h.end < lo);
+        let to = self.hits.partition_point(|h| h.end <= vs);
+        for h in self.hits.range(from..to).rev() {
             let k = &engine.keywords[h.kw as usize];
             if k.negative_for.contains(&d) {
-                return false;
+                return None;
             }
-            context |= k.context_for.contains(&d);
+            if k.context_for.contains(&d) {
+                return Some(true);
+            }
         }
-        context || !det.require_context
+        (!det.require_context).then_some(false)
     }
 
     /// The own pass of a `scan` detector, from its cursor; returns the new cursor.
@@ -676,7 +705,12 @@ impl Scanner {
                 });
             }
             self.scan_cursors[i] = if me > ms { me } else { ms + 1 };
-            if !m.is_empty() && self.context_allows(engine, d, ms) {
+            let context = if m.is_empty() {
+                None
+            } else {
+                self.context_allows(engine, d, ms)
+            };
+            if let Some(context) = context {
                 let valid = det.validator.is_none_or(|v| {
                     std::str::from_utf8(&self.vb.view[m.range()])
                         .is_ok_and(|t| v(t, &engine.gazetteer))
@@ -685,6 +719,7 @@ impl Scanner {
                     self.pending.push(Match {
                         start: ms,
                         neg_len: -((me - ms) as i64),
+                        without_context: !context,
                         det: d,
                         end: me,
                     });
@@ -854,6 +889,22 @@ impl Scanner {
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b >= 0x80
 }
+
+/// Bit of [`WORD_AND_CLASS`] marking word bytes; candidate classes use the low bits.
+const IS_WORD: u8 = 0x80;
+
+/// `IS_WORD` for letters, digits and UTF-8 bytes (see [`is_word`]).
+const WORD_AND_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if (b as u8).is_ascii_alphanumeric() || b >= 0x80 {
+            t[b] = IS_WORD;
+        }
+        b += 1;
+    }
+    t
+};
 
 /// Escapes text for the inside of a JSON string.
 pub(crate) fn json_escape(text: &str, out: &mut Vec<u8>) {

@@ -1,7 +1,7 @@
 //! Name gazetteer: given names, surnames, surname morphology and the guard
 //! list of ordinary words that are also names. Data comes from rule files.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 /// Word lists used by the name validators. Lookups are exact and
 /// case-sensitive on purpose: names are written capitalised, and the

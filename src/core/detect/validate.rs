@@ -10,6 +10,9 @@
 //! Dates are checked against a fixed reference year ([`REFERENCE_YEAR`])
 //! rather than the clock so that results are deterministic and testable.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 use super::gazetteer::Gazetteer;
 
 /// A validator gets the matched text (the `value` capture group if the pattern has one, else the whole match).
@@ -1105,6 +1108,25 @@ const ORGANISATION_WORDS: &[&str] = &[
     "asiakas", "användare", "bruger", "bruker", "käyttäjä",
 ];
 
+/// The two word lists [`person_name_cued`] consults on every cue, as sets.
+fn cue_sets() -> &'static (HashSet<&'static str>, HashSet<&'static str>) {
+    static SETS: OnceLock<(HashSet<&'static str>, HashSet<&'static str>)> = OnceLock::new();
+    SETS.get_or_init(|| {
+        (
+            CUE_NON_NAMES.iter().copied().collect(),
+            ORGANISATION_WORDS.iter().copied().collect(),
+        )
+    })
+}
+
+/// Whether a word, lower-cased, is in a set of lower-case words.
+fn in_set(a: &str, set: &HashSet<&'static str>) -> bool {
+    if a.bytes().all(|b| !b.is_ascii_uppercase()) && a.is_ascii() {
+        return set.contains(a);
+    }
+    set.contains(a.to_lowercase().as_str())
+}
+
 /// A person's name right after a strong cue (greeting, signature, "my name is").
 ///
 /// True for 1–3 capitalised words (hyphenated parts allowed: "Anna-Karin"),
@@ -1123,11 +1145,12 @@ pub fn person_name_cued(candidate: &str, g: &Gazetteer) -> bool {
     }
     let first = s.split(' ').next().unwrap_or(s);
     let first_part = first.split('-').next().unwrap_or(first);
-    if in_list(first, CUE_NON_NAMES) || in_list(first_part, CUE_NON_NAMES) {
+    let (cue_non_names, organisation_words) = cue_sets();
+    if in_set(first, cue_non_names) || (first_part != first && in_set(first_part, cue_non_names)) {
         return false;
     }
     let last = s.rsplit([' ', '-']).next().unwrap_or(s);
-    if words > 1 && in_list(last, ORGANISATION_WORDS) {
+    if words > 1 && in_set(last, organisation_words) {
         return false;
     }
     !(words == 1 && g.is_not_name(first))

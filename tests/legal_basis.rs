@@ -1,0 +1,233 @@
+//! Legal basis and retention: decided from the requester and the shipped
+//! customer-contact registry, tagged into the ticket in each helpdesk's own
+//! terms, keys unique whatever the field order, chunk-independent, no change
+//! in shadow mode, and a bad registry is rejected with file and line.
+
+mod common;
+
+use deskguard::core::{Direction, Format, LegalBasisDecision, RuleSource, Ruleset, StreamSpec};
+
+fn run(
+    profile: &str,
+    route: &str,
+    body: &str,
+) -> (serde_json::Value, String, Option<LegalBasisDecision>) {
+    let rules = common::shipped();
+    let (method, path) = route.split_once(' ').unwrap();
+    let spec = StreamSpec {
+        format: Format::Json,
+        profile,
+        method,
+        path,
+        direction: Direction::Request,
+    };
+    let mut whole = None;
+    for split in [usize::MAX, 1, 7] {
+        let mut r = rules.redactor(&spec, &common::key());
+        let mut out = Vec::new();
+        for c in body.as_bytes().chunks(split.min(body.len().max(1))) {
+            r.push(c, &mut out).unwrap();
+        }
+        r.finish(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let decision = r.legal_basis().cloned();
+        match &whole {
+            None => whole = Some((text, decision)),
+            Some((t, d)) => {
+                assert_eq!(t, &text, "chunking changed the output");
+                assert_eq!(d, &decision);
+            }
+        }
+    }
+    let (text, decision) = whole.unwrap();
+    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (value, text, decision)
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn registry_contact_gets_contract_and_tags_merge_without_duplicates() {
+    for body in [
+        r#"{"tags":["lms","legal-basis:contract"],"email":"anna.svensson@kund.example","description":"hej","custom_fields":{"cf_product":"LMS"}}"#,
+        r#"{"email":"anna.svensson@kund.example","description":"hej","custom_fields":{"cf_product":"LMS"},"tags":["lms","legal-basis:contract"]}"#,
+        r#"{"custom_fields":{"cf_product":"LMS"},"tags":["lms","legal-basis:contract"],"description":"hej","email":"ANNA.Svensson@Kund.Example"}"#,
+    ] {
+        let (v, text, d) = run("freshdesk", "POST /api/v2/tickets", body);
+        let d = d.expect("decided");
+        assert_eq!(
+            (
+                d.basis.as_str(),
+                d.retention.as_str(),
+                d.decided_by.as_str()
+            ),
+            ("contract", "relationship+1y", "registry:email")
+        );
+        assert_eq!(
+            v["tags"],
+            serde_json::json!(["lms", "legal-basis:contract", "retention:relationship+1y"]),
+            "{text}"
+        );
+        assert_eq!(v["custom_fields"]["cf_legal_basis"], "contract");
+        assert_eq!(v["custom_fields"]["cf_product"], "LMS");
+        assert_eq!(count(&text, "\"tags\""), 1, "{text}");
+        assert_eq!(count(&text, "\"custom_fields\""), 1, "{text}");
+    }
+}
+
+#[test]
+fn domain_and_company_entries_and_the_default() {
+    let (_, _, d) = run(
+        "freshdesk",
+        "POST /api/v2/tickets",
+        r#"{"email":"bo@larosate.example"}"#,
+    );
+    assert_eq!(d.unwrap().decided_by, "registry:domain");
+    let (_, _, d) = run(
+        "freshdesk",
+        "POST /api/v2/tickets",
+        r#"{"email":"bo@elsewhere.example","company_id":4242}"#,
+    );
+    assert_eq!(d.unwrap().decided_by, "registry:company");
+    let (v, _, d) = run(
+        "freshdesk",
+        "POST /api/v2/tickets",
+        r#"{"email":"member.of.public@mail.example","description":"x"}"#,
+    );
+    let d = d.unwrap();
+    assert_eq!(
+        (
+            d.basis.as_str(),
+            d.retention.as_str(),
+            d.decided_by.as_str()
+        ),
+        ("legitimate_interest", "1y-inactive", "default")
+    );
+    assert_eq!(
+        v["tags"],
+        serde_json::json!(["legal-basis:legitimate_interest", "retention:1y-inactive"])
+    );
+    // A look-alike domain is not the registered one.
+    let (_, _, d) = run(
+        "freshdesk",
+        "POST /api/v2/tickets",
+        r#"{"email":"bo@evil-larosate.example"}"#,
+    );
+    assert_eq!(d.unwrap().basis, "legitimate_interest");
+}
+
+#[test]
+fn rules_come_before_the_registry() {
+    let (_, _, d) = run(
+        "freshdesk",
+        "POST /api/v2/tickets",
+        r#"{"email":"anna.svensson@kund.example","type":"Billing"}"#,
+    );
+    let d = d.unwrap();
+    assert_eq!(
+        (
+            d.basis.as_str(),
+            d.retention.as_str(),
+            d.decided_by.as_str()
+        ),
+        ("legal_obligation", "7y", "rule:billing-type")
+    );
+}
+
+#[test]
+fn zendesk_custom_field_list_and_rt_custom_field_are_set_and_forgeries_replaced() {
+    let (v, text, d) = run(
+        "zendesk",
+        "POST /api/v2/tickets.json",
+        r#"{"ticket":{"custom_fields":[{"id":1,"value":"x"},{"id":360000000001,"value":"forged"}],"requester":{"name":"A","email":"anna.svensson@kund.example"},"comment":{"body":"hi"}}}"#,
+    );
+    assert_eq!(d.unwrap().basis, "contract");
+    assert_eq!(
+        v["ticket"]["custom_fields"],
+        serde_json::json!([{"id":1,"value":"x"},{"id":360000000001u64,"value":"contract"}]),
+        "{text}"
+    );
+    let (v, _, d) = run(
+        "rt",
+        "POST /REST/2.0/ticket",
+        r#"{"Queue":"General","Requestor":"x@y.example","CustomFields":{"Legal Basis":"contract"},"Content":"c"}"#,
+    );
+    assert_eq!(d.unwrap().basis, "legitimate_interest");
+    assert_eq!(v["CustomFields"]["Legal Basis"], "legitimate_interest");
+    let (_, _, d) = run(
+        "rt",
+        "POST /REST/2.0/ticket",
+        r#"{"Queue":"Invoicing","Requestor":["a@larosate.example"]}"#,
+    );
+    assert_eq!(d.unwrap().decided_by, "rule:invoicing-queue");
+}
+
+#[test]
+fn other_routes_and_responses_are_not_tagged() {
+    let rules = common::shipped();
+    let body = br#"{"email":"a@b.example","tags":["x"]}"#;
+    for (method, path, direction) in [
+        ("GET", "/api/v2/tickets/1", Direction::Response),
+        ("POST", "/api/v2/tickets", Direction::Response),
+        ("PUT", "/api/v2/tickets/1", Direction::Request),
+    ] {
+        let spec = StreamSpec {
+            format: Format::Json,
+            profile: "freshdesk",
+            method,
+            path,
+            direction,
+        };
+        let mut r = rules.redactor(&spec, &common::key());
+        let mut out = Vec::new();
+        r.push(body, &mut out).unwrap();
+        r.finish(&mut out).unwrap();
+        assert!(r.legal_basis().is_none());
+        assert!(!String::from_utf8(out).unwrap().contains("legal-basis"));
+    }
+}
+
+#[test]
+fn bad_registry_line_is_rejected_with_file_and_line() {
+    let lb = r#"
+[legal_basis]
+registry = "contacts.txt"
+default = "legitimate_interest"
+retention = { contract = "relationship+1y", legitimate_interest = "1y-inactive" }
+"#;
+    let err = Ruleset::compile(&[
+        RuleSource {
+            path: "lb.toml".into(),
+            text: lb.into(),
+        },
+        RuleSource {
+            path: "contacts.txt".into(),
+            text: "ok@x.example\nnot an address\n".into(),
+        },
+    ])
+    .unwrap_err();
+    assert_eq!((err.0[0].file.as_str(), err.0[0].line), ("lb.toml", 2));
+    assert!(err.0[0].reason.contains("not an e-mail"), "{err}");
+    let missing = lb.replace("contacts.txt", "nope.txt");
+    let err = Ruleset::compile(&[RuleSource {
+        path: "lb.toml".into(),
+        text: missing,
+    }])
+    .unwrap_err();
+    assert!(err.0[0].reason.contains("not found"), "{err}");
+    let no_retention = lb.replace("contract = \"relationship+1y\", ", "");
+    let err = Ruleset::compile(&[
+        RuleSource {
+            path: "lb.toml".into(),
+            text: no_retention,
+        },
+        RuleSource {
+            path: "contacts.txt".into(),
+            text: String::new(),
+        },
+    ])
+    .unwrap_err();
+    assert!(err.0[0].reason.contains("retention"), "{err}");
+}

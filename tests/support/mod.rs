@@ -1,0 +1,2 @@
+//! Shared helpers for integration tests that need external services.
+pub mod rt;
