@@ -19,6 +19,8 @@ pub const EV_RULES_RELOADED: &str = "rules_reloaded";
 pub const EV_RULES_RELOAD_FAILED: &str = "rules_reload_failed";
 /// Audit event: a request was smuggling-shaped and refused.
 pub const EV_REQUEST_REFUSED: &str = "request_refused";
+/// Audit event: a ticket was tagged with a GDPR legal basis.
+pub const EV_LEGAL_BASIS: &str = "legal_basis";
 /// Access log event: one per request.
 pub const EV_ACCESS: &str = "access";
 
@@ -44,6 +46,8 @@ pub struct Metrics {
     pub redactions: IntCounterVec,
     /// `deskguard_fields_dropped_total{route}`.
     pub fields_dropped: IntCounterVec,
+    /// `deskguard_legal_basis_total{route,basis,retention}`: tickets tagged.
+    pub legal_basis: IntCounterVec,
     /// `deskguard_fail_closed_total{reason,direction}`.
     pub fail_closed: IntCounterVec,
     /// `deskguard_passed_uninspected_total{direction}`: bodies of other content types passed by config.
@@ -115,6 +119,13 @@ impl Metrics {
             fields_dropped: reg!(IntCounterVec::new(
                 Opts::new("fields_dropped_total", "JSON fields removed by field policies."),
                 &["route"]
+            )),
+            legal_basis: reg!(IntCounterVec::new(
+                Opts::new(
+                    "legal_basis_total",
+                    "Tickets tagged with a GDPR legal basis, by route, basis and retention class."
+                ),
+                &["route", "basis", "retention"]
             )),
             fail_closed: reg!(IntCounterVec::new(
                 Opts::new("fail_closed_total", "Bodies refused because they could not be inspected."),

@@ -81,6 +81,7 @@ async fn freshdesk_ticket_is_redacted_and_minimised() {
         "{m}"
     );
     assert!(m.contains("route=\"freshdesk.ticket.create\""), "{m}");
+    assert!(m.contains("deskguard_legal_basis_total{"), "{m}");
     assert!(!m.contains("19811218"), "metrics must never carry values");
     p.shutdown().await;
 }

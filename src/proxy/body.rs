@@ -139,6 +139,22 @@ pub trait BodyFilter: Send {
     fn may_change(&self) -> bool {
         true
     }
+    /// The GDPR legal basis the core decided for a ticket-creating body, once
+    /// known: bounded names only (basis, retention class, deciding rule).
+    fn legal_basis(&self) -> Option<LegalBasis> {
+        None
+    }
+}
+
+/// A legal-basis decision as the shell exports it (metrics, audit log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalBasis {
+    /// `contract`, `legitimate_interest`, ...
+    pub basis: String,
+    /// Retention class, e.g. `relationship+1y`.
+    pub retention: String,
+    /// Why: `registry:email`, `rule:<id>`, `default`.
+    pub decided_by: String,
 }
 
 /// A compiled rule set as the shell sees it.
@@ -343,6 +359,8 @@ pub enum BodyEvent<'a> {
     Findings(&'a [FilterFinding]),
     /// `n` decoded bytes went through the filter.
     Inspected(u64),
+    /// The body was tagged with a legal basis (reported once, at its end).
+    LegalBasis(&'a LegalBasis),
     /// The body failed closed.
     Failed(&'a FilterError),
 }
@@ -409,6 +427,11 @@ impl<B> FilteredBody<B> {
                 .finish(&mut sink)
                 .and_then(|_| self.filter.finish(&mut out)),
         };
+        if data.is_none() && res.is_ok() {
+            if let Some(lb) = self.filter.legal_basis() {
+                (self.observer)(BodyEvent::LegalBasis(&lb));
+            }
+        }
         let n = self.decoded - before;
         if self.direction == Dir::Request {
             self.stats.req_bytes.fetch_add(n, Ordering::Relaxed);

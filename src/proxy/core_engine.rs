@@ -9,7 +9,8 @@ use crate::core::{
     ActionKind, Direction, Format, Mode, PseudonymKey, RedactError, Redactor, Ruleset, StreamSpec,
 };
 use crate::proxy::body::{
-    BodyFilter, BodyFormat, Dir, Engine, EngineLoader, FilterError, FilterFinding, StreamInfo,
+    BodyFilter, BodyFormat, Dir, Engine, EngineLoader, FilterError, FilterFinding, LegalBasis,
+    StreamInfo,
 };
 
 /// A compiled rule set plus the pseudonym key.
@@ -87,6 +88,13 @@ impl BodyFilter for CoreFilter {
     }
     fn may_change(&self) -> bool {
         self.r.mode() != Mode::Shadow
+    }
+    fn legal_basis(&self) -> Option<LegalBasis> {
+        self.r.legal_basis().map(|d| LegalBasis {
+            basis: d.basis.clone(),
+            retention: d.retention.clone(),
+            decided_by: d.decided_by.clone(),
+        })
     }
 }
 

@@ -112,6 +112,20 @@ fn observer(metrics: Arc<Metrics>, route: String, dir: Dir, rid: String) -> Obse
             }
             tracing::debug!(event = telemetry::EV_REDACTED, request_id = %rid, route = %route, direction = dir.as_str(), findings = fs.len());
         }
+        BodyEvent::LegalBasis(lb) => {
+            metrics
+                .legal_basis
+                .with_label_values(&[&route, &lb.basis, &lb.retention])
+                .inc();
+            tracing::info!(
+                event = telemetry::EV_LEGAL_BASIS,
+                request_id = %rid,
+                route = %route,
+                basis = %lb.basis,
+                retention = %lb.retention,
+                decided_by = %lb.decided_by
+            );
+        }
         BodyEvent::Failed(e) => {
             metrics
                 .fail_closed
