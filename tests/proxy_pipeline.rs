@@ -244,3 +244,37 @@ async fn fail_closed_paths() {
     );
     p.shutdown().await;
 }
+
+#[tokio::test]
+async fn health_readiness_and_upstream_timeout() {
+    let fx = fixture();
+    let (up, _) = start_upstream().await;
+    let p = start_proxy(&fx, up, "").await;
+    assert_eq!(admin_get(p.admin_addr, "/healthz").await.0, 200);
+    let (s, text) = admin_get(p.admin_addr, "/readyz").await;
+    assert_eq!(s, 200, "{text}");
+    assert!(text.contains(p.shared.engine.load().version()));
+    p.shutdown().await;
+
+    // An upstream that answers too slowly gets 504 problem+json.
+    let text = config_text(&fx, up, "").replace("[admin]", "response_timeout = \"200ms\"\n[admin]");
+    let cfg = deskguard::config::Config::parse("t.toml", &text).unwrap();
+    let loader = std::sync::Arc::new(deskguard::proxy::body::LiteralLoader {
+        dir: fx.rules.clone(),
+    });
+    let p = deskguard::proxy::server::start(cfg, loader).await.unwrap();
+    let c = client(&fx.certs.ca, false);
+    let (s, h, b) = send(&c, "GET", &url(p.listen_addrs[0], "/slow"), &[], body("")).await;
+    assert_eq!(s, 504);
+    assert_problem(&h, &b, 504, "upstream_timeout");
+
+    // An unreachable upstream: readyz 503.
+    p.shutdown().await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let p = start_proxy(&fx, dead, "").await;
+    assert_eq!(admin_get(p.admin_addr, "/readyz").await.0, 503);
+    p.shutdown().await;
+}
