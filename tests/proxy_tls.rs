@@ -69,3 +69,49 @@ async fn mtls_refuses_clients_without_certificate() {
     );
     p.shutdown().await;
 }
+
+#[tokio::test]
+async fn https_upstream_with_ca_bundle_and_sni() {
+    let fx = fixture();
+    let (up, seen) = start_upstream_tls(&fx).await;
+    let text = config_text(&fx, up, "").replace(
+        &format!("url = \"http://{up}\""),
+        &format!(
+            "url = \"https://127.0.0.1:{}\"\nca_bundle = {:?}\nsni = \"localhost\"",
+            up.port(),
+            fx.certs.ca.display().to_string()
+        ),
+    );
+    let cfg = deskguard::config::Config::parse("t.toml", &text).unwrap();
+    let loader = std::sync::Arc::new(deskguard::proxy::body::LiteralLoader {
+        dir: fx.rules.clone(),
+    });
+    let p = deskguard::proxy::server::start(cfg, loader).await.unwrap();
+    let c = client(&fx.certs.ca, false);
+    let (s, _, b) = send(
+        &c,
+        "POST",
+        &url(p.listen_addrs[0], "/echo"),
+        &[("content-type", "text/plain")],
+        body("over TLS: SECRET"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(b, b"over TLS: [X]");
+    assert_eq!(seen.requests.load(std::sync::atomic::Ordering::SeqCst), 1);
+    p.shutdown().await;
+
+    // An upstream whose certificate is not trusted: 502, never plaintext fallback.
+    let text = config_text(&fx, up, "").replace(
+        &format!("url = \"http://{up}\""),
+        &format!("url = \"https://127.0.0.1:{}\"", up.port()),
+    );
+    let cfg = deskguard::config::Config::parse("t.toml", &text).unwrap();
+    let loader = std::sync::Arc::new(deskguard::proxy::body::LiteralLoader {
+        dir: fx.rules.clone(),
+    });
+    let p = deskguard::proxy::server::start(cfg, loader).await.unwrap();
+    let (s, _, _) = send(&c, "GET", &url(p.listen_addrs[0], "/secret"), &[], body("")).await;
+    assert_eq!(s, 502);
+    p.shutdown().await;
+}

@@ -221,6 +221,39 @@ pub async fn start_upstream() -> (SocketAddr, Arc<Seen>) {
     (addr, seen)
 }
 
+/// The scriptable upstream behind TLS (fixture certificate: localhost, 127.0.0.1).
+pub async fn start_upstream_tls(fx: &Fixture) -> (SocketAddr, Arc<Seen>) {
+    let store = deskguard::proxy::tls::CertStore::load(&fx.certs.cert, &fx.certs.key).unwrap();
+    let acceptor =
+        tokio_rustls::TlsAcceptor::from(deskguard::proxy::tls::server_config(store, None).unwrap());
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let seen = Arc::new(Seen::default());
+    let s2 = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = tcp.accept().await else {
+                continue;
+            };
+            let seen = s2.clone();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let svc = service_fn(move |req| {
+                    let seen = seen.clone();
+                    async move { Ok::<_, Infallible>(upstream_handler(seen, req).await) }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
 /// Proxy configuration (TLS listener on an ephemeral port).
 pub fn config_text(fx: &Fixture, upstream: SocketAddr, extra: &str) -> String {
     format!(
