@@ -72,6 +72,14 @@ async fn smuggling_shapes_get_400_and_never_reach_upstream() {
         0,
         "upstream saw a smuggling-shaped request"
     );
+    let out = raw_exchange(
+        addr,
+        &fx.certs.ca,
+        b"TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(out.starts_with("HTTP/1.1 405"), "{out}");
+    assert_eq!(seen.requests.load(Ordering::SeqCst), 0);
 
     // An ambiguous head behind a good request on the same connection: the
     // first is answered, the second refused, nothing of it reaches upstream.

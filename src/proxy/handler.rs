@@ -174,6 +174,7 @@ async fn proxy(
     log: &mut AccessLog,
 ) -> Result<Response<UpBody>, Problem> {
     limits::check_framing(req.headers())?;
+    limits::check_method(req.method())?;
     let engine = sh.engine.load_full();
     let (mut parts, body) = req.into_parts();
     let method = parts.method.clone();

@@ -39,6 +39,20 @@ pub fn check_framing(h: &HeaderMap) -> Result<(), Problem> {
     Ok(())
 }
 
+/// Refuses CONNECT (tunnels would bypass inspection) and TRACE (it would
+/// reflect request headers, including credentials, back to the client).
+pub fn check_method(m: &http::Method) -> Result<(), Problem> {
+    if m == http::Method::CONNECT || m == http::Method::TRACE {
+        return Err(Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method not allowed",
+            "CONNECT and TRACE are not proxied",
+        ));
+    }
+    Ok(())
+}
+
 /// 413 when a declared Content-Length is over `limit` (0 = unlimited).
 pub fn check_declared_length(h: &HeaderMap, limit: u64) -> Result<(), Problem> {
     if limit == 0 {
