@@ -50,6 +50,10 @@ pub struct Config {
     /// The key itself never lives in the configuration file.
     #[serde(default = "default_key_env")]
     pub key_env: String,
+    /// Worker threads, each with its own event loop, listening sockets
+    /// (SO_REUSEPORT) and upstream pool, like nginx workers. 0 = one per core.
+    #[serde(default)]
+    pub workers: usize,
     /// `human` or `json` access/audit log lines.
     #[serde(default)]
     pub log_format: LogFormat,

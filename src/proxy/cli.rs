@@ -52,8 +52,9 @@ pub fn engine_loader(cfg: &Config, key: PseudonymKey) -> Arc<dyn EngineLoader> {
     })
 }
 
+/// Worker 0's event loop (the other workers are started by `server::start`).
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("tokio runtime")

@@ -319,7 +319,7 @@ async fn proxy(
     let t_up = Instant::now();
     let res = tokio::time::timeout(
         sh.upstream.response_timeout,
-        sh.upstream.client.request(up_req),
+        sh.upstream.client().request(up_req),
     )
     .await;
     let up_elapsed = t_up.elapsed();

@@ -118,9 +118,7 @@ pub async fn start(cfg: Config, loader: Arc<dyn EngineLoader>) -> anyhow::Result
             let sc = tls::server_config(store, l.client_ca.as_deref())?;
             Some(TlsAcceptor::from(sc))
         };
-        let tcp = TcpListener::bind(l.addr)
-            .await
-            .with_context(|| format!("bind {}", l.addr))?;
+        let tcp = bind_reuseport(l.addr).with_context(|| format!("bind {}", l.addr))?;
         listeners.push((tcp, acceptor));
     }
     let admin = TcpListener::bind(cfg.admin.addr)
@@ -152,6 +150,83 @@ pub async fn start(cfg: Config, loader: Arc<dyn EngineLoader>) -> anyhow::Result
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let sem = Arc::new(Semaphore::new(shared.cfg.limits.max_connections));
     let graceful = Arc::new(GracefulShutdown::new());
+    let workers = match shared.cfg.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    // Extra workers: each an OS thread with its own event loop and its own
+    // SO_REUSEPORT sockets on the same addresses (the kernel spreads new
+    // connections), so a request never hops threads. Worker 0 is this runtime.
+    let (done_tx, done_rx) = watch::channel(false);
+    let mut loops_ended = Vec::new();
+    for w in 1..workers {
+        let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
+        let (bound_tx, bound_rx) = std::sync::mpsc::channel::<anyhow::Result<()>>();
+        let socks: Vec<(SocketAddr, Option<TlsAcceptor>)> = listen_addrs
+            .iter()
+            .copied()
+            .zip(listeners.iter().map(|(_, a)| a.clone()))
+            .collect();
+        let (sh, sem, graceful, shutdown_rx, mut done_rx) = (
+            shared.clone(),
+            sem.clone(),
+            graceful.clone(),
+            shutdown_rx.clone(),
+            done_rx.clone(),
+        );
+        std::thread::Builder::new()
+            .name(format!("deskguard-worker-{w}"))
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = bound_tx.send(Err(e.into()));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let mut bound = Vec::new();
+                    for (addr, acc) in socks {
+                        match bind_reuseport(addr) {
+                            Ok(t) => bound.push((t, acc)),
+                            Err(e) => {
+                                let _ = bound_tx.send(Err(e.context(format!("bind {addr}"))));
+                                return;
+                            }
+                        }
+                    }
+                    let _ = bound_tx.send(Ok(()));
+                    let loops: Vec<_> = bound
+                        .into_iter()
+                        .map(|(tcp, acc)| {
+                            tokio::spawn(accept_loop(
+                                sh.clone(),
+                                tcp,
+                                acc,
+                                sem.clone(),
+                                graceful.clone(),
+                                shutdown_rx.clone(),
+                            ))
+                        })
+                        .collect();
+                    drop(graceful);
+                    for l in loops {
+                        let _ = l.await;
+                    }
+                    let _ = ended_tx.send(());
+                    // Keep serving the connections being drained.
+                    let _ = done_rx.wait_for(|v| *v).await;
+                });
+            })
+            .context("spawn worker thread")?;
+        bound_rx
+            .recv()
+            .map_err(|_| anyhow::anyhow!("worker {w} exited during start"))??;
+        loops_ended.push(ended_rx);
+    }
     let mut accept_tasks = Vec::new();
     for (tcp, acceptor) in listeners {
         accept_tasks.push(tokio::spawn(accept_loop(
@@ -171,6 +246,9 @@ pub async fn start(cfg: Config, loader: Arc<dyn EngineLoader>) -> anyhow::Result
         for t in accept_tasks {
             let _ = t.await;
         }
+        for e in loops_ended {
+            let _ = e.await;
+        }
         // Accept loops have ended, so this is the last reference.
         if let Ok(graceful) = Arc::try_unwrap(graceful) {
             if tokio::time::timeout(drain, graceful.shutdown())
@@ -180,6 +258,7 @@ pub async fn start(cfg: Config, loader: Arc<dyn EngineLoader>) -> anyhow::Result
                 tracing::warn!("drain deadline reached; closing remaining connections");
             }
         }
+        let _ = done_tx.send(true);
         admin_task.abort();
     });
     for a in &listen_addrs {
@@ -194,6 +273,19 @@ pub async fn start(cfg: Config, loader: Arc<dyn EngineLoader>) -> anyhow::Result
         task,
         _watcher: watcher,
     })
+}
+
+/// A listening socket with SO_REUSEPORT, so every worker can bind the same address.
+fn bind_reuseport(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.set_reuseport(true)?;
+    sock.bind(addr)?;
+    Ok(sock.listen(1024)?)
 }
 
 fn http_builder(sh: &Shared) -> auto::Builder<TokioExecutor> {

@@ -24,10 +24,24 @@ const PROBE_TTL: Duration = Duration::from_secs(3);
 /// Connect timeout of the reachability probe.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// The client type.
+pub type UpClient = Client<HttpsConnector<HttpConnector>, UpBody>;
+
+static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+thread_local! {
+    /// One pooled client per (upstream, thread): a request's client and
+    /// upstream connection tasks then run on the thread that serves the
+    /// client connection, without cross-thread wake-ups.
+    static LOCAL: std::cell::RefCell<std::collections::HashMap<usize, UpClient>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 /// The helpdesk, as a pooled HTTP(S) client.
 pub struct Upstream {
-    /// The pooled client.
-    pub client: Client<HttpsConnector<HttpConnector>, UpBody>,
+    id: usize,
+    connector: HttpsConnector<HttpConnector>,
+    pool_max_idle: usize,
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     base_path: String,
@@ -67,17 +81,30 @@ impl Upstream {
             None => builder,
         };
         let connector = builder.enable_http1().enable_http2().wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(cfg.pool_max_idle)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
         Ok(Upstream {
-            client,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            connector,
+            pool_max_idle: cfg.pool_max_idle,
             scheme,
             authority,
             base_path,
             response_timeout: cfg.response_timeout,
             probe: Mutex::new(None),
+        })
+    }
+
+    /// This thread's pooled client (created on first use).
+    pub fn client(&self) -> UpClient {
+        LOCAL.with(|m| {
+            m.borrow_mut()
+                .entry(self.id)
+                .or_insert_with(|| {
+                    Client::builder(TokioExecutor::new())
+                        .pool_max_idle_per_host(self.pool_max_idle)
+                        .pool_idle_timeout(Duration::from_secs(60))
+                        .build(self.connector.clone())
+                })
+                .clone()
         })
     }
 
