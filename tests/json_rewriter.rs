@@ -79,6 +79,7 @@ fn run(route: &str, input: &str) -> Result<String, RedactError> {
         method,
         path,
         direction: Direction::Request,
+        audience: None,
     };
     let rules = rules();
     // Every split must give the same answer.
@@ -254,6 +255,7 @@ fn shadow_mode_changes_no_byte_but_reports() {
         method: "POST",
         path: "/shadow",
         direction: Direction::Request,
+        audience: None,
     };
     let (_, findings) = redact_all(
         &rules,

@@ -20,6 +20,7 @@ fn run(
         method,
         path,
         direction: Direction::Request,
+        audience: None,
     };
     let mut whole = None;
     for split in [usize::MAX, 1, 7] {
@@ -179,6 +180,7 @@ fn other_routes_and_responses_are_not_tagged() {
             method,
             path,
             direction,
+            audience: None,
         };
         let mut r = rules.redactor(&spec, &common::key());
         let mut out = Vec::new();
@@ -230,4 +232,44 @@ retention = { contract = "relationship+1y", legitimate_interest = "1y-inactive" 
     ])
     .unwrap_err();
     assert!(err.0[0].reason.contains("retention"), "{err}");
+}
+
+/// Audiences: the same ticket read back as an agent, as reporting and with
+/// unknown credentials.
+#[test]
+fn audiences_see_what_their_policy_allows() {
+    let rules = common::shipped();
+    let body = br#"{"id":7,"status":2,"email":"anna@kund.example","name":"Anna","description":"pnr 19811218-9876","created_at":"2024-05-01T10:00:00Z"}"#;
+    let read = |audience: Option<&str>| {
+        let spec = StreamSpec {
+            format: Format::Json,
+            profile: "freshdesk",
+            method: "GET",
+            path: "/api/v2/tickets/7",
+            direction: Direction::Response,
+            audience,
+        };
+        let (out, _) = common::redact_chunked(&rules, &spec, body, &[3]).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+    };
+    let agent = read(Some("agent"));
+    assert_eq!(agent["email"], "anna@kund.example");
+    assert_eq!(agent["description"], "pnr [REDACTED:se.personnummer]");
+    let reporting = read(Some("reporting"));
+    assert!(reporting.get("description").is_none() && reporting.get("name").is_none());
+    let pseudonym = reporting["email"].as_str().unwrap();
+    assert!(
+        pseudonym.starts_with("[email:") && !pseudonym.contains("anna"),
+        "{pseudonym}"
+    );
+    assert_eq!(
+        read(Some("reporting"))["email"],
+        pseudonym,
+        "pseudonyms are deterministic"
+    );
+    let unknown = read(Some("unknown"));
+    assert_eq!(
+        unknown,
+        serde_json::json!({"id":7,"status":2,"created_at":"2024-05-01T10:00:00Z"})
+    );
 }

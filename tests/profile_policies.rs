@@ -23,6 +23,7 @@ fn redact(profile: &str, method: &str, path: &str, direction: Direction, body: &
         method,
         path,
         direction,
+        audience: None,
     };
     let input = serde_json::to_vec(body).unwrap();
     let (out, _) = redact_all(&common::shipped(), &spec, &common::key(), &input)

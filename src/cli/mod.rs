@@ -62,6 +62,10 @@ pub struct RedactArgs {
     /// Direction of the body.
     #[arg(long, value_enum, default_value = "request")]
     pub direction: DirectionArg,
+    /// Audience whose policies apply (agent, integration, reporting,
+    /// customer, unknown); without it, only policies for everybody apply.
+    #[arg(long)]
+    pub audience: Option<String>,
     /// Environment variable holding the pseudonymisation key for `hash` actions.
     #[arg(long, default_value = "DESKGUARD_PSEUDONYM_KEY")]
     pub key_env: String,
@@ -83,6 +87,7 @@ impl RedactArgs {
             method,
             path: path.split('?').next().unwrap_or(path),
             direction,
+            audience: self.audience.as_deref(),
         })
     }
 }

@@ -141,6 +141,8 @@ pub struct FieldPolicy {
     rules: Vec<(Vec<String>, FieldAction)>,
     html: Vec<Vec<String>>,
     pub otherwise: Otherwise,
+    /// Audiences this policy is for; empty: everybody.
+    pub audiences: Vec<String>,
 }
 
 /// One segment glob: `*` matches any run of characters.
@@ -196,6 +198,7 @@ impl FieldPolicy {
             rules,
             html,
             otherwise,
+            audiences: Vec::new(),
         }
     }
 
@@ -222,6 +225,18 @@ impl FieldPolicy {
         self.profile == profile
             && self.direction.covers(direction)
             && self.route.matches(method, path)
+    }
+
+    /// Whether the policy is for this audience: policies without an
+    /// audience list are for everybody.
+    pub fn for_audience(&self, audience: Option<&str>) -> bool {
+        self.audiences.is_empty() || audience.is_some_and(|a| self.audiences.iter().any(|x| x == a))
+    }
+
+    /// Restricts the policy to the given audiences (`agent`, `reporting`, …).
+    pub fn with_audiences(mut self, audiences: Vec<String>) -> Self {
+        self.audiences = audiences;
+        self
     }
 
     /// Decides a node at `path` (object keys, array indices removed) given

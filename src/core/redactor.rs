@@ -36,6 +36,9 @@ pub struct StreamSpec<'a> {
     /// Request path without the query string.
     pub path: &'a str,
     pub direction: Direction,
+    /// Who is asking (`agent`, `reporting`, …), as mapped from credentials
+    /// by the shell; selects audience-specific policies.
+    pub audience: Option<&'a str>,
 }
 
 impl<'a> StreamSpec<'a> {
@@ -47,6 +50,7 @@ impl<'a> StreamSpec<'a> {
             method: "*",
             path: "/",
             direction: Direction::Request,
+            audience: None,
         }
     }
 }
@@ -77,17 +81,45 @@ impl Ruleset {
         path: &str,
         direction: Direction,
     ) -> Option<&FieldPolicy> {
-        self.policies
+        self.policy_for_audience(profile, method, path, direction, None)
+    }
+
+    /// The policy for a request seen by `audience`: a policy written for
+    /// that audience wins over a general one for the same route.
+    pub fn policy_for_audience(
+        &self,
+        profile: &str,
+        method: &str,
+        path: &str,
+        direction: Direction,
+        audience: Option<&str>,
+    ) -> Option<&FieldPolicy> {
+        let applies = |p: &&FieldPolicy| p.applies(profile, method, path, direction);
+        let specific = self
+            .policies
             .iter()
-            .find(|p| p.applies(profile, method, path, direction))
+            .filter(applies)
+            .find(|p| !p.audiences.is_empty() && p.for_audience(audience));
+        specific.or_else(|| {
+            self.policies
+                .iter()
+                .filter(applies)
+                .find(|p| p.audiences.is_empty())
+        })
     }
 
     /// A redactor for one body.
     pub fn redactor(self: &Arc<Self>, spec: &StreamSpec, key: &PseudonymKey) -> Redactor {
         let policy = Arc::new(
-            self.policy_for(spec.profile, spec.method, spec.path, spec.direction)
-                .cloned()
-                .unwrap_or_else(FieldPolicy::scan_all),
+            self.policy_for_audience(
+                spec.profile,
+                spec.method,
+                spec.path,
+                spec.direction,
+                spec.audience,
+            )
+            .cloned()
+            .unwrap_or_else(FieldPolicy::scan_all),
         );
         let shadow = policy.mode == Mode::Shadow;
         let inner = match spec.format {

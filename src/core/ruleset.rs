@@ -206,6 +206,8 @@ struct PolicySpec {
     #[serde(default)]
     html: Vec<String>,
     otherwise: Option<Spanned<String>>,
+    #[serde(default)]
+    audiences: Vec<String>,
 }
 
 #[derive(Default)]
@@ -651,9 +653,10 @@ impl Compiler {
                 rules.insert(path.clone(), action);
             }
         }
-        self.policies.push(FieldPolicy::new(
+        let policy = FieldPolicy::new(
             id, p.profile, route, direction, mode, rules, p.html, otherwise,
-        ));
+        );
+        self.policies.push(policy.with_audiences(p.audiences));
     }
 }
 
