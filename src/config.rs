@@ -74,6 +74,41 @@ pub struct Config {
     /// Which peers may set X-Forwarded-* headers.
     #[serde(default)]
     pub forwarding: ForwardingConfig,
+    /// Audiences (`reporting`, ...) recognised by their credentials; they
+    /// select audience-specific policies in the rules.
+    #[serde(default, rename = "audience")]
+    pub audiences: Vec<AudienceConfig>,
+}
+
+/// One audience and the credentials that identify it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudienceConfig {
+    /// Audience name as used in the rules' policies.
+    pub name: String,
+    /// Lower-case hex SHA-256 of complete `Authorization` header values
+    /// (`printf '%s' 'Basic …' | sha256sum`); the secrets themselves never
+    /// appear in the configuration.
+    pub authorization_sha256: Vec<String>,
+}
+
+impl Config {
+    /// The audience a request's `Authorization` header maps to, if any.
+    pub fn audience_for(&self, auth: Option<&http::HeaderValue>) -> Option<&str> {
+        if self.audiences.is_empty() {
+            return None;
+        }
+        use sha2::Digest;
+        let digest = hex::encode(sha2::Sha256::digest(auth?.as_bytes()));
+        self.audiences
+            .iter()
+            .find(|a| {
+                a.authorization_sha256
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(&digest))
+            })
+            .map(|a| a.name.as_str())
+    }
 }
 
 /// Log line format.
@@ -464,6 +499,22 @@ url = "http://127.0.0.1:9000"
         let c = Config::parse("dg.toml", &text).unwrap();
         assert_eq!(c.limits.body_limit_for("POST", "/api/v2/tickets/1"), 5);
         assert_eq!(c.limits.body_limit_for("GET", "/api/v2/tickets/1"), 100);
+    }
+
+    #[test]
+    fn audiences_by_authorization_hash() {
+        // sha256("Basic cmVwb3J0Olg=")
+        use sha2::Digest;
+        let h = hex::encode(sha2::Sha256::digest(b"Basic cmVwb3J0Olg="));
+        let text = format!(
+            "{MIN}\n[[audience]]\nname = \"reporting\"\nauthorization_sha256 = [\"{h}\"]\n"
+        );
+        let c = Config::parse("dg.toml", &text).unwrap();
+        let v = http::HeaderValue::from_static("Basic cmVwb3J0Olg=");
+        assert_eq!(c.audience_for(Some(&v)), Some("reporting"));
+        let other = http::HeaderValue::from_static("Basic other");
+        assert_eq!(c.audience_for(Some(&other)), None);
+        assert_eq!(c.audience_for(None), None);
     }
 
     #[test]

@@ -110,3 +110,49 @@ async fn invalid_json_fails_closed_with_the_core() {
     assert_eq!(seen.requests.load(std::sync::atomic::Ordering::SeqCst), 0);
     p.shutdown().await;
 }
+
+#[tokio::test]
+async fn audience_from_credentials_selects_its_policy() {
+    use sha2::Digest;
+    let fx = fixture();
+    let desk = deskguard::proxy::demo::start_helpdesk("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let auth = "Basic cmVwb3J0aW5nOlg=";
+    let extra = format!(
+        "[[audience]]\nname = \"reporting\"\nauthorization_sha256 = [\"{}\"]\n",
+        hex::encode(sha2::Sha256::digest(auth.as_bytes()))
+    );
+    let p = start_proxy_core(&fx, desk, &extra).await;
+    let addr = p.listen_addrs[0];
+    let c = client(&fx.certs.ca, false);
+    let (s, _, b) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets"),
+        &[("content-type", "application/json")],
+        body(TICKET),
+    )
+    .await;
+    assert_eq!(s, 201, "{}", String::from_utf8_lossy(&b));
+    let read = |headers: &'static [(&'static str, &'static str)]| {
+        let c = c.clone();
+        async move {
+            let (s, _, b) = send(
+                &c,
+                "GET",
+                &url(addr, "/api/v2/tickets/1"),
+                headers,
+                body(""),
+            )
+            .await;
+            assert_eq!(s, 200);
+            serde_json::from_slice::<serde_json::Value>(&b).unwrap()
+        }
+    };
+    let agent = read(&[]).await;
+    assert!(agent.get("description").is_some(), "{agent}");
+    let reporting = read(&[("authorization", "Basic cmVwb3J0aW5nOlg=")]).await;
+    assert!(reporting.get("description").is_none(), "{reporting}");
+    p.shutdown().await;
+}

@@ -113,6 +113,9 @@ pub struct StreamInfo<'a> {
     pub path: &'a str,
     /// Direction.
     pub direction: Dir,
+    /// Who is asking (`reporting`, ...), mapped from the request's
+    /// credentials by configuration; selects audience-specific policies.
+    pub audience: Option<&'a str>,
 }
 
 /// One finding, as the shell needs it for metrics (never the value).
@@ -691,6 +694,7 @@ mod tests {
             method: "POST",
             path: "/",
             direction: Dir::Request,
+            audience: None,
         });
         let mut out = Vec::new();
         for c in input.chunks(chunk) {

@@ -50,6 +50,7 @@ impl Engine for CoreEngine {
                 Dir::Request => Direction::Request,
                 Dir::Response => Direction::Response,
             },
+            audience: info.audience,
         };
         Box::new(CoreFilter {
             r: self.rules.redactor(&spec, &self.key),

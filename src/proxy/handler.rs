@@ -189,12 +189,16 @@ async fn proxy(
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
     let has_body = !body.is_end_stream();
+    let audience = sh
+        .cfg
+        .audience_for(parts.headers.get(header::AUTHORIZATION));
     let info = |format, direction| StreamInfo {
         format,
         profile: &sh.cfg.profile,
         method: method.as_str(),
         path: &path,
         direction,
+        audience,
     };
 
     // --- request body ---
