@@ -209,18 +209,22 @@ pub fn method_label(m: &http::Method) -> &'static str {
 }
 
 /// Installs the global tracing subscriber (once; later calls are no-ops).
+/// Logs go to stderr, so stdout stays free for command output (the demo's
+/// instructions).
 pub fn init_logging(format: crate::config::LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = match format {
         crate::config::LogFormat::Json => tracing_subscriber::fmt()
             .json()
+            .with_writer(std::io::stderr)
             .with_env_filter(filter)
             .with_current_span(false)
             .try_init(),
-        crate::config::LogFormat::Human => {
-            tracing_subscriber::fmt().with_env_filter(filter).try_init()
-        }
+        crate::config::LogFormat::Human => tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .try_init(),
     };
 }
 

@@ -176,3 +176,115 @@ async fn large_streamed_body_has_bounded_rss() {
     );
     assert!(hwm < 150 * 1024, "peak RSS {} MiB", hwm / 1024);
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+async fn metrics_of(admin: u16) -> String {
+    admin_get(format!("127.0.0.1:{admin}").parse().unwrap(), "/metrics")
+        .await
+        .1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_rules_and_a_bad_file_keeps_the_old_rules() {
+    let fx = fixture();
+    let rules = fx.dir.path().join("rules-copy");
+    copy_dir(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")),
+        &rules,
+    );
+    let (up, _) = start_upstream().await;
+    let mut p = spawn_proxy(&fx, up, "").await;
+    // Point the child at the copy: restart it with the copied rules dir.
+    let _ = p.child.kill();
+    let _ = p.child.wait();
+    let cfg_path = fx.dir.path().join("deskguard.toml");
+    let text = std::fs::read_to_string(&cfg_path).unwrap().replace(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/rules"),
+        &rules.display().to_string(),
+    );
+    std::fs::write(&cfg_path, text).unwrap();
+    let log = std::fs::File::create(fx.dir.path().join("proxy2.log")).unwrap();
+    p.child = Command::new(env!("CARGO_BIN_EXE_deskguard"))
+        .args(["serve", "--config"])
+        .arg(&cfg_path)
+        .env(
+            "DESKGUARD_PSEUDONYM_KEY",
+            "0123456789abcdef0123456789abcdef",
+        )
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut up_ok = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", p.admin))
+            .await
+            .is_ok()
+        {
+            up_ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up_ok);
+    let ok_count = |m: &str| metric(m, "deskguard_rule_reloads_total{result=\"ok\"}");
+    let before = ok_count(&metrics_of(p.admin).await);
+
+    // SIGHUP: a reload with unchanged rules succeeds.
+    signal(p.child.id(), "-HUP");
+    let mut reloaded = false;
+    for _ in 0..200 {
+        if ok_count(&metrics_of(p.admin).await) > before {
+            reloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reloaded, "SIGHUP did not reload the rules");
+
+    // A broken rule file: reload fails, the old rules keep serving.
+    let m = metrics_of(p.admin).await;
+    let version_line = m
+        .lines()
+        .find(|l| l.starts_with("deskguard_rules_info{"))
+        .unwrap()
+        .to_string();
+    std::fs::write(rules.join("broken.toml"), "[[detector]]\nid = \n").unwrap();
+    signal(p.child.id(), "-HUP");
+    let mut failed = false;
+    for _ in 0..200 {
+        let m = metrics_of(p.admin).await;
+        if metric(&m, "deskguard_rule_reloads_total{result=\"error\"}") >= 1.0 {
+            assert!(
+                m.contains(&version_line),
+                "rules version changed after a failed reload"
+            );
+            failed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(failed, "a broken rule file was not reported");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", p.port).parse().unwrap();
+    let c = client(&fx.certs.ca, false);
+    let (s, _, b) = send(&c, "GET", &url(addr, "/slow"), &[], body("")).await;
+    assert_eq!(s, 200);
+    assert!(!String::from_utf8_lossy(&b).contains("19811218-9876"));
+    let logged = std::fs::read_to_string(fx.dir.path().join("proxy2.log")).unwrap();
+    assert!(
+        logged.contains("broken.toml:"),
+        "reload error should name file:line: {logged}"
+    );
+}
