@@ -50,7 +50,11 @@ async fn reload_under_load_has_zero_failures() {
             1 => "this line is not a rule\n",
             _ => "SECRET=[X]\n",
         };
-        std::fs::write(&rules, text).unwrap();
+        // Atomic replace, as an operator's deploy would do: the file watcher
+        // must never see a half-written file.
+        let tmp = fx.rules.join("test.tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &rules).unwrap();
         let swapped = deskguard::proxy::reload::reload_rules(&p.shared);
         assert_eq!(swapped, i % 3 != 1, "reload {i}");
         versions.insert(p.shared.engine.load().version().to_string());
