@@ -92,22 +92,33 @@ pub struct AudienceConfig {
     pub authorization_sha256: Vec<String>,
 }
 
+/// The audience of requests whose credentials match no `[[audience]]`
+/// (or that carry none) once audiences are configured.
+pub const UNKNOWN_AUDIENCE: &str = "unknown";
+
 impl Config {
-    /// The audience a request's `Authorization` header maps to, if any.
+    /// The audience a request's `Authorization` header maps to: `None` when
+    /// no audiences are configured, `unknown` when nothing matches.
     pub fn audience_for(&self, auth: Option<&http::HeaderValue>) -> Option<&str> {
         if self.audiences.is_empty() {
             return None;
         }
         use sha2::Digest;
-        let digest = hex::encode(sha2::Sha256::digest(auth?.as_bytes()));
-        self.audiences
+        let Some(auth) = auth else {
+            return Some(UNKNOWN_AUDIENCE);
+        };
+        let digest = hex::encode(sha2::Sha256::digest(auth.as_bytes()));
+        let known = self
+            .audiences
             .iter()
             .find(|a| {
                 a.authorization_sha256
                     .iter()
                     .any(|h| h.eq_ignore_ascii_case(&digest))
             })
-            .map(|a| a.name.as_str())
+            .map(|a| a.name.as_str());
+        // Unknown or missing credentials get the strictest policy.
+        Some(known.unwrap_or(UNKNOWN_AUDIENCE))
     }
 }
 
@@ -513,8 +524,8 @@ url = "http://127.0.0.1:9000"
         let v = http::HeaderValue::from_static("Basic cmVwb3J0Olg=");
         assert_eq!(c.audience_for(Some(&v)), Some("reporting"));
         let other = http::HeaderValue::from_static("Basic other");
-        assert_eq!(c.audience_for(Some(&other)), None);
-        assert_eq!(c.audience_for(None), None);
+        assert_eq!(c.audience_for(Some(&other)), Some("unknown"));
+        assert_eq!(c.audience_for(None), Some("unknown"));
     }
 
     #[test]

@@ -18,7 +18,7 @@ async fn freshdesk_ticket_is_redacted_and_minimised() {
     let addr = p.listen_addrs[0];
     for h2 in [false, true] {
         let c = client(&fx.certs.ca, h2);
-        let (s, _, b) = send(
+        let (s, h, b) = send(
             &c,
             "POST",
             &url(addr, "/api/v2/tickets"),
@@ -28,6 +28,9 @@ async fn freshdesk_ticket_is_redacted_and_minimised() {
         .await;
         let text = String::from_utf8(b).unwrap();
         assert_eq!(s, 201, "{text}");
+        // A member of the public: legitimate interest, on the response head.
+        assert_eq!(h.get("x-legal-basis").unwrap(), "legitimate_interest");
+        assert_eq!(h.get("x-retention-class").unwrap(), "1y-inactive");
         for pii in [
             "19811218-9876",
             "4111 1111 1111 1111",
@@ -46,7 +49,7 @@ async fn freshdesk_ticket_is_redacted_and_minimised() {
 
         // Read back through the response policy.
         let id = v["id"].as_u64().unwrap();
-        let (s, _, b) = send(
+        let (s, h, b) = send(
             &c,
             "GET",
             &url(addr, &format!("/api/v2/tickets/{id}")),
@@ -55,6 +58,10 @@ async fn freshdesk_ticket_is_redacted_and_minimised() {
         )
         .await;
         assert_eq!(s, 200);
+        assert!(
+            h.get("x-legal-basis").is_none(),
+            "only ticket creation decides"
+        );
         assert!(!String::from_utf8_lossy(&b).contains("19811218-9876"));
     }
 
@@ -118,10 +125,12 @@ async fn audience_from_credentials_selects_its_policy() {
     let desk = deskguard::proxy::demo::start_helpdesk("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let auth = "Basic cmVwb3J0aW5nOlg=";
+    let hash = |a: &str| hex::encode(sha2::Sha256::digest(a.as_bytes()));
     let extra = format!(
-        "[[audience]]\nname = \"reporting\"\nauthorization_sha256 = [\"{}\"]\n",
-        hex::encode(sha2::Sha256::digest(auth.as_bytes()))
+        "[[audience]]\nname = \"reporting\"\nauthorization_sha256 = [\"{}\"]\n\
+         [[audience]]\nname = \"agent\"\nauthorization_sha256 = [\"{}\"]\n",
+        hash("Basic cmVwb3J0aW5nOlg="),
+        hash("Basic YWdlbnQ6WA=="),
     );
     let p = start_proxy_core(&fx, desk, &extra).await;
     let addr = p.listen_addrs[0];
@@ -130,7 +139,10 @@ async fn audience_from_credentials_selects_its_policy() {
         &c,
         "POST",
         &url(addr, "/api/v2/tickets"),
-        &[("content-type", "application/json")],
+        &[
+            ("content-type", "application/json"),
+            ("authorization", "Basic YWdlbnQ6WA=="),
+        ],
         body(TICKET),
     )
     .await;
@@ -150,9 +162,48 @@ async fn audience_from_credentials_selects_its_policy() {
             serde_json::from_slice::<serde_json::Value>(&b).unwrap()
         }
     };
-    let agent = read(&[]).await;
+    let agent = read(&[("authorization", "Basic YWdlbnQ6WA==")]).await;
     assert!(agent.get("description").is_some(), "{agent}");
+    // No or unknown credentials: the strictest policy.
+    for creds in [&[][..], &[("authorization", "Basic Z3Vlc3Q6WA==")][..]] {
+        let unknown = read(creds).await;
+        assert!(unknown.get("description").is_none(), "{unknown}");
+        assert!(unknown.get("email").is_none(), "{unknown}");
+        assert!(unknown.get("id").is_some(), "{unknown}");
+    }
     let reporting = read(&[("authorization", "Basic cmVwb3J0aW5nOlg=")]).await;
     assert!(reporting.get("description").is_none(), "{reporting}");
+    p.shutdown().await;
+}
+
+#[tokio::test]
+async fn ticket_creation_answers_with_the_legal_basis_headers() {
+    let fx = fixture();
+    let desk = deskguard::proxy::demo::start_helpdesk("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let p = start_proxy_core(&fx, desk, "").await;
+    let c = client(&fx.certs.ca, false);
+    // A registry contact (by domain): contract; a basis sent by the client
+    // (headers or body) is never trusted.
+    let (s, h, b) = send(
+        &c,
+        "POST",
+        &url(p.listen_addrs[0], "/api/v2/tickets"),
+        &[
+            ("content-type", "application/json"),
+            ("x-legal-basis", "consent"),
+        ],
+        body(
+            r#"{"email":"bo@larosate.example","subject":"Kurs","description":"hej","custom_fields":{"cf_legal_basis":"consent"}}"#,
+        ),
+    )
+    .await;
+    assert_eq!(s, 201, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(h.get("x-legal-basis").unwrap(), "contract");
+    assert_eq!(h.get("x-retention-class").unwrap(), "relationship+1y");
+    assert_eq!(h.get_all("x-legal-basis").iter().count(), 1);
+    let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(v["custom_fields"]["cf_legal_basis"], "contract", "{v}");
     p.shutdown().await;
 }

@@ -351,6 +351,9 @@ pub struct ReqStats {
     /// A request-side failure (filter error or body limit), so the handler
     /// can answer 422/413 instead of a generic 502.
     pub request_failure: Mutex<Option<FilterError>>,
+    /// The request body's legal-basis decision, once the body has been read
+    /// to its end (the handler puts it on the response head).
+    pub legal_basis: Mutex<Option<LegalBasis>>,
 }
 
 /// Called once per body with its findings and outcome (metrics, audit).
@@ -433,6 +436,11 @@ impl<B> FilteredBody<B> {
         if data.is_none() && res.is_ok() {
             if let Some(lb) = self.filter.legal_basis() {
                 (self.observer)(BodyEvent::LegalBasis(&lb));
+                if self.direction == Dir::Request {
+                    if let Ok(mut slot) = self.stats.legal_basis.lock() {
+                        *slot = Some(lb);
+                    }
+                }
             }
         }
         let n = self.decoded - before;

@@ -444,6 +444,10 @@ async fn proxy(
     if let Ok(v) = HeaderValue::from_str(rid) {
         rparts.headers.insert(X_REQUEST_ID, v);
     }
+    // The request body has been read to its end by the time the helpdesk
+    // answers (in practice): its legal-basis decision goes on the head.
+    let decision = stats.legal_basis.lock().ok().and_then(|g| g.clone());
+    headers::set_legal_basis(&mut rparts.headers, decision.as_ref());
     Ok(Response::from_parts(rparts, out_body))
 }
 

@@ -8,6 +8,24 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 /// `x-request-id`.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The legal basis deskguard decided for a ticket created through it.
+pub const X_LEGAL_BASIS: HeaderName = HeaderName::from_static("x-legal-basis");
+/// The retention class that follows from the legal basis.
+pub const X_RETENTION_CLASS: HeaderName = HeaderName::from_static("x-retention-class");
+
+/// Puts deskguard's legal-basis decision on a response head; whatever the
+/// upstream sent under the same names never reaches the client.
+pub fn set_legal_basis(h: &mut HeaderMap, lb: Option<&crate::proxy::body::LegalBasis>) {
+    h.remove(X_LEGAL_BASIS);
+    h.remove(X_RETENTION_CLASS);
+    let Some(lb) = lb else { return };
+    if let Ok(v) = HeaderValue::from_str(&lb.basis) {
+        h.insert(X_LEGAL_BASIS, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&lb.retention) {
+        h.insert(X_RETENTION_CLASS, v);
+    }
+}
 const XFF: HeaderName = HeaderName::from_static("x-forwarded-for");
 const XFP: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const XFH: HeaderName = HeaderName::from_static("x-forwarded-host");
