@@ -221,3 +221,109 @@ async fn rt_tickets_through_deskguard() {
     p.shutdown().await;
     drop(rt);
 }
+
+/// Replies and comments through deskguard are redacted before RT stores
+/// them (attachments, which cannot be inspected, never arrive); personal data
+/// that reached RT another way (e-mail) is redacted when read through
+/// deskguard, and base64 attachment content is not passed at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rt_replies_and_message_reads_through_deskguard() {
+    use base64::Engine as _;
+    let Some(rt) = RtServer::start_or_skip("rt_replies_and_message_reads_through_deskguard") else {
+        return;
+    };
+    let direct = rt.client();
+    // As if it had arrived by e-mail, not through deskguard.
+    let text =
+        "Hej! Mitt personnummer är 19811218-9876, kort 4111 1111 1111 1111, lösenord: Hemligt123";
+    let id = direct
+        .create_ticket(&json!({
+            "Queue": "General", "Requestor": "Pelle Public <pelle@example.test>",
+            "Subject": "Inloggning", "Content": text, "ContentType": "text/plain",
+        }))
+        .unwrap();
+
+    let fx = fixture();
+    let upstream: SocketAddr = rt.base.trim_start_matches("http://").parse().unwrap();
+    let p = start_proxy_core(&fx, upstream, "profile = \"rt\"\n").await;
+    let addr = p.listen_addrs[0];
+    let c = client(&fx.certs.ca, false);
+
+    let file = base64::engine::general_purpose::STANDARD.encode(text);
+    for (route, answer) in [
+        ("correspond", "Correspondence added"),
+        ("comment", "Comments added"),
+    ] {
+        let m = json!({
+            "Content": format!("Svar: {text}"), "ContentType": "text/plain",
+            "Attachments": [{"FileName": "pnr.txt", "FileType": "text/plain", "FileContent": file}],
+        });
+        let (s, _, b) = send(
+            &c,
+            "POST",
+            &url(addr, &format!("/REST/2.0/ticket/{id}/{route}")),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", AGENT),
+            ],
+            body(serde_json::to_vec(&m).unwrap()),
+        )
+        .await;
+        let out = String::from_utf8_lossy(&b).into_owned();
+        assert_eq!(s, 201, "{out}");
+        assert!(out.contains(answer), "{out}");
+    }
+    let msgs = direct.ticket_messages(id).unwrap();
+    let kinds: Vec<&str> = msgs.iter().map(|m| m.kind.as_str()).collect();
+    // One text part each: the attachment was dropped on the way in.
+    assert_eq!(kinds, ["Create", "Correspond", "Comment"], "{msgs:#?}");
+    assert!(msgs[0].body.contains("19811218-9876"), "seeded directly");
+    for m in &msgs[1..] {
+        for pii in PII {
+            assert!(
+                !m.body.contains(pii),
+                "{pii} stored by {}: {}",
+                m.kind,
+                m.body
+            );
+        }
+        assert!(m.body.starts_with("Svar: "), "{}", m.body);
+    }
+
+    // Reading the seeded message through deskguard.
+    let create = &msgs[0];
+    let (s, _, b) = send(
+        &c,
+        "GET",
+        &url(
+            addr,
+            &format!(
+                "/REST/2.0/transaction/{}/attachments?fields=Content,Subject,ContentType",
+                create.transaction
+            ),
+        ),
+        &[("authorization", AGENT)],
+        body(""),
+    )
+    .await;
+    let out = String::from_utf8_lossy(&b).into_owned();
+    assert_eq!(s, 200, "{out}");
+    for pii in PII {
+        assert!(!out.contains(pii), "{pii} read through deskguard: {out}");
+    }
+    assert!(out.contains("[REDACTED:se.personnummer]"), "{out}");
+
+    let (s, _, b) = send(
+        &c,
+        "GET",
+        &url(addr, &format!("/REST/2.0/attachment/{}", create.attachment)),
+        &[("authorization", AGENT)],
+        body(""),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let att: Value = serde_json::from_slice(&b).unwrap();
+    assert!(att.get("Content").is_none(), "base64 content passed: {att}");
+    assert_eq!(att["id"], json!(create.attachment));
+    p.shutdown().await;
+}
