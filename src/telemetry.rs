@@ -21,6 +21,8 @@ pub const EV_RULES_RELOAD_FAILED: &str = "rules_reload_failed";
 pub const EV_REQUEST_REFUSED: &str = "request_refused";
 /// Audit event: a ticket was tagged with a GDPR legal basis.
 pub const EV_LEGAL_BASIS: &str = "legal_basis";
+/// A ticket-creating body ended without a legal-basis decision.
+pub const EV_LEGAL_BASIS_MISSING: &str = "legal_basis_missing";
 /// Access log event: one per request.
 pub const EV_ACCESS: &str = "access";
 
@@ -46,8 +48,11 @@ pub struct Metrics {
     pub redactions: IntCounterVec,
     /// `deskguard_fields_dropped_total{route}`.
     pub fields_dropped: IntCounterVec,
-    /// `deskguard_legal_basis_total{route,basis,retention}`: tickets tagged.
+    /// `deskguard_tickets_total{route,basis,retention}`: tickets tagged with a legal basis.
     pub legal_basis: IntCounterVec,
+    /// `deskguard_legal_basis_failures_total{route}`: ticket-creating bodies
+    /// that ended without a legal-basis decision.
+    pub legal_basis_failures: IntCounterVec,
     /// `deskguard_fail_closed_total{reason,direction}`.
     pub fail_closed: IntCounterVec,
     /// `deskguard_passed_uninspected_total{direction}`: bodies of other content types passed by config.
@@ -122,10 +127,17 @@ impl Metrics {
             )),
             legal_basis: reg!(IntCounterVec::new(
                 Opts::new(
-                    "legal_basis_total",
+                    "tickets_total",
                     "Tickets tagged with a GDPR legal basis, by route, basis and retention class."
                 ),
                 &["route", "basis", "retention"]
+            )),
+            legal_basis_failures: reg!(IntCounterVec::new(
+                Opts::new(
+                    "legal_basis_failures_total",
+                    "Ticket-creating bodies that ended without a legal-basis decision."
+                ),
+                &["route"]
             )),
             fail_closed: reg!(IntCounterVec::new(
                 Opts::new("fail_closed_total", "Bodies refused because they could not be inspected."),

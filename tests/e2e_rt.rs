@@ -216,7 +216,7 @@ async fn rt_tickets_through_deskguard() {
     assert_eq!(s, 401);
 
     let (_, m) = admin_get(p.admin_addr, "/metrics").await;
-    assert!(m.contains("deskguard_legal_basis_total{"), "{m}");
+    assert!(m.contains("deskguard_tickets_total{"), "{m}");
     assert!(!m.contains("19811218") && !m.contains("kund.example"));
     p.shutdown().await;
     drop(rt);

@@ -65,7 +65,28 @@ async fn freshdesk_ticket_is_redacted_and_minimised() {
         assert!(!String::from_utf8_lossy(&b).contains("19811218-9876"));
     }
 
+    // A ticket-creating body without a ticket object gets no legal basis:
+    // counted as a failure, never silently passed as tagged.
+    let c = client(&fx.certs.ca, false);
+    let (_, h, _) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets"),
+        &[("content-type", "application/json")],
+        body("[]"),
+    )
+    .await;
+    assert!(h.get("x-legal-basis").is_none());
+
     let (_, m) = admin_get(p.admin_addr, "/metrics").await;
+    assert_eq!(
+        metric(
+            &m,
+            "deskguard_legal_basis_failures_total{route=\"freshdesk.ticket.create\"}"
+        ),
+        1.0,
+        "{m}"
+    );
     assert!(
         metric(
             &m,
@@ -88,7 +109,7 @@ async fn freshdesk_ticket_is_redacted_and_minimised() {
         "{m}"
     );
     assert!(m.contains("route=\"freshdesk.ticket.create\""), "{m}");
-    assert!(m.contains("deskguard_legal_basis_total{"), "{m}");
+    assert!(m.contains("deskguard_tickets_total{"), "{m}");
     assert!(!m.contains("19811218"), "metrics must never carry values");
     p.shutdown().await;
 }

@@ -214,6 +214,12 @@ impl Redactor {
         }
     }
 
+    /// Whether this body creates a ticket that must get a legal basis (the
+    /// route has a tagging target); then no decision at the end is a failure.
+    pub fn tags_tickets(&self) -> bool {
+        matches!(&self.inner, Inner::Json(j) if j.tagging.is_some())
+    }
+
     /// The policy's mode.
     pub fn mode(&self) -> Mode {
         self.policy.mode

@@ -147,6 +147,11 @@ pub trait BodyFilter: Send {
     fn legal_basis(&self) -> Option<LegalBasis> {
         None
     }
+    /// Whether the body should end with a legal-basis decision (a
+    /// ticket-creating route).
+    fn expects_legal_basis(&self) -> bool {
+        false
+    }
 }
 
 /// A legal-basis decision as the shell exports it (metrics, audit log).
@@ -367,6 +372,9 @@ pub enum BodyEvent<'a> {
     Inspected(u64),
     /// The body was tagged with a legal basis (reported once, at its end).
     LegalBasis(&'a LegalBasis),
+    /// A ticket-creating body ended without a legal-basis decision (e.g.
+    /// the ticket object was missing).
+    LegalBasisMissing,
     /// The body failed closed.
     Failed(&'a FilterError),
 }
@@ -434,6 +442,9 @@ impl<B> FilteredBody<B> {
                 .and_then(|_| self.filter.finish(&mut out)),
         };
         if data.is_none() && res.is_ok() {
+            if self.filter.expects_legal_basis() && self.filter.legal_basis().is_none() {
+                (self.observer)(BodyEvent::LegalBasisMissing);
+            }
             if let Some(lb) = self.filter.legal_basis() {
                 (self.observer)(BodyEvent::LegalBasis(&lb));
                 if self.direction == Dir::Request {

@@ -90,6 +90,9 @@ impl BodyFilter for CoreFilter {
     fn may_change(&self) -> bool {
         self.r.mode() != Mode::Shadow
     }
+    fn expects_legal_basis(&self) -> bool {
+        self.r.tags_tickets()
+    }
     fn legal_basis(&self) -> Option<LegalBasis> {
         self.r.legal_basis().map(|d| LegalBasis {
             basis: d.basis.clone(),

@@ -126,6 +126,13 @@ fn observer(metrics: Arc<Metrics>, route: String, dir: Dir, rid: String) -> Obse
                 decided_by = %lb.decided_by
             );
         }
+        BodyEvent::LegalBasisMissing => {
+            metrics
+                .legal_basis_failures
+                .with_label_values(&[&route])
+                .inc();
+            tracing::warn!(event = telemetry::EV_LEGAL_BASIS_MISSING, request_id = %rid, route = %route);
+        }
         BodyEvent::Failed(e) => {
             metrics
                 .fail_closed
