@@ -7,5 +7,8 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod config;
 pub mod core;
+pub mod proxy;
 pub mod rules_dir;
+pub mod telemetry;

@@ -42,6 +42,11 @@ enum Command {
     /// Validate or test a rules directory.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Run the proxy (TLS listeners, upstream, admin endpoint, hot reload).
+    Serve(deskguard::proxy::cli::ServeArgs),
+    /// Run a sample Freshdesk-like helpdesk with the proxy in front of it,
+    /// on loopback, with generated dev certificates.
+    Demo(deskguard::proxy::cli::DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +67,12 @@ fn main() -> ExitCode {
         Command::Explain { args, show_values } => cli::explain(args, *show_values),
         Command::Rules(RulesCommand::Check { dir }) => cli::rules_check(dir),
         Command::Rules(RulesCommand::Test { dir }) => cli::rules_test(dir),
+        Command::Serve(args) => {
+            deskguard::proxy::cli::run_serve(args.clone()).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            deskguard::proxy::cli::run_demo(args.clone()).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

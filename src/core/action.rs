@@ -65,21 +65,32 @@ impl Pseudonymizer {
 /// Renders templates (`{id}`, `{hash}`) and partial masks.
 #[derive(Debug, Clone)]
 pub struct Renderer {
-    mask_template: String,
+    /// The mask template split at its `{id}`s, so a placeholder is a few
+    /// appends instead of a search-and-replace per finding.
+    mask_parts: Vec<String>,
     hash_template: String,
 }
 
 impl Renderer {
     pub fn new(mask_template: &str, hash_template: &str) -> Self {
         Renderer {
-            mask_template: mask_template.into(),
+            mask_parts: mask_template.split("{id}").map(str::to_string).collect(),
             hash_template: hash_template.into(),
         }
     }
 
     /// The placeholder for a masked value of detector `id`.
     pub fn mask(&self, id: &str) -> String {
-        self.mask_template.replace("{id}", id)
+        let mut out = String::with_capacity(
+            self.mask_parts.iter().map(String::len).sum::<usize>() + id.len(),
+        );
+        for (i, part) in self.mask_parts.iter().enumerate() {
+            if i > 0 {
+                out.push_str(id);
+            }
+            out.push_str(part);
+        }
+        out
     }
 
     /// The pseudonym token for detector `id` and a finished hash.

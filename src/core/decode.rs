@@ -21,10 +21,13 @@ impl ViewBuf {
     fn push(&mut self, bytes: &[u8], off: u64, identity: bool, markup: bool) {
         self.view.extend_from_slice(bytes);
         if self.mapped {
-            for k in 0..bytes.len() as u64 {
-                self.map.push(if identity { off + k } else { off });
-                self.markup.push(markup);
+            let n = bytes.len() as u64;
+            if identity {
+                self.map.extend(off..off + n);
+            } else {
+                self.map.extend(std::iter::repeat_n(off, bytes.len()));
             }
+            self.markup.resize(self.markup.len() + bytes.len(), markup);
         }
     }
 
@@ -367,9 +370,20 @@ const BLOCK_TAGS: &[&[u8]] = &[
 
 impl Html {
     fn feed(&mut self, bytes: &[u8], off: u64, identity: bool, out: &mut ViewBuf) {
-        for (k, &b) in bytes.iter().enumerate() {
+        let mut k = 0;
+        while k < bytes.len() {
+            // Fast path: plain text up to the next tag or entity in one go.
+            if identity && matches!(self.state, HtmlState::Text) {
+                let run = memchr::memchr2(b'<', b'&', &bytes[k..]).unwrap_or(bytes.len() - k);
+                if run > 0 {
+                    out.push(&bytes[k..k + run], off + k as u64, true, false);
+                    k += run;
+                    continue;
+                }
+            }
             let at = if identity { off + k as u64 } else { off };
-            while !self.step(b, at, out) {}
+            while !self.step(bytes[k], at, out) {}
+            k += 1;
         }
     }
 

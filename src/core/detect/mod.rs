@@ -106,7 +106,10 @@ impl Detector {
     pub fn compile_pattern(pattern: &str, kind: Kind) -> Result<Regex, String> {
         let config = Regex::config()
             .match_kind(regex_automata::MatchKind::LeftmostFirst)
-            .utf8_empty(false);
+            .utf8_empty(false)
+            // Unicode patterns (names, e-mail) build many lazy-DFA states;
+            // a small cache is cleared and rebuilt over and over.
+            .hybrid_cache_capacity(8 << 20);
         Regex::builder()
             .configure(config)
             .syntax(syntax::Config::new().utf8(false))

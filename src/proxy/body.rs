@@ -1,0 +1,737 @@
+//! The streaming body pipeline: a `http_body::Body` wrapper that pulls one
+//! frame from the inner body only when hyper asks for one (backpressure),
+//! decodes its content coding, pushes it through the redactor and yields
+//! what the redactor emitted. Nothing here ever holds a whole body.
+//!
+//! The shell talks to the core through two small traits ([`Engine`] and
+//! [`BodyFilter`]) so that the I/O code can be built and tested on its own;
+//! `core_engine` adapts the core's `Ruleset`/`Redactor` to them.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+
+use crate::proxy::encoding::Decoder;
+
+/// Boxed error type the proxy's bodies use.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a body could not be inspected. `detail` must be free of personal
+/// data: it ends up in problem+json bodies and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterError {
+    /// Stable reason code (`invalid_json`, `token_too_long`, ...).
+    pub reason: &'static str,
+    /// PII-free human explanation.
+    pub detail: String,
+}
+
+impl FilterError {
+    /// A new error.
+    pub fn new(reason: &'static str, detail: impl Into<String>) -> FilterError {
+        FilterError {
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FilterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.reason, self.detail)
+    }
+}
+
+impl std::error::Error for FilterError {}
+
+/// Which way a body travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dir {
+    /// Client → helpdesk.
+    Request,
+    /// Helpdesk → client.
+    Response,
+}
+
+impl Dir {
+    /// Metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dir::Request => "request",
+            Dir::Response => "response",
+        }
+    }
+}
+
+/// How the core should parse a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `text/plain` and other text.
+    Text,
+    /// `text/html`.
+    Html,
+    /// `application/json` and `+json`.
+    Json,
+    /// `application/x-ndjson`, `application/jsonl`.
+    Jsonl,
+}
+
+impl BodyFormat {
+    /// The format for a `Content-Type`, or `None` for types the core does not inspect.
+    pub fn from_content_type(ct: Option<&http::HeaderValue>) -> Option<BodyFormat> {
+        let ct = ct?.to_str().ok()?;
+        let mime = ct.split(';').next()?.trim().to_ascii_lowercase();
+        match mime.as_str() {
+            "application/json" | "application/problem+json" => Some(BodyFormat::Json),
+            "application/x-ndjson" | "application/jsonl" | "application/jsonlines" => {
+                Some(BodyFormat::Jsonl)
+            }
+            "text/html" | "application/xhtml+xml" => Some(BodyFormat::Html),
+            m if m.ends_with("+json") => Some(BodyFormat::Json),
+            m if m.starts_with("text/") => Some(BodyFormat::Text),
+            "application/x-www-form-urlencoded" => Some(BodyFormat::Text),
+            _ => None,
+        }
+    }
+}
+
+/// What the shell tells the core about a body.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamInfo<'a> {
+    /// Body format.
+    pub format: BodyFormat,
+    /// Helpdesk profile from the config.
+    pub profile: &'a str,
+    /// Request method.
+    pub method: &'a str,
+    /// Request path (no query).
+    pub path: &'a str,
+    /// Direction.
+    pub direction: Dir,
+    /// Who is asking (`reporting`, ...), mapped from the request's
+    /// credentials by configuration; selects audience-specific policies.
+    pub audience: Option<&'a str>,
+}
+
+/// One finding, as the shell needs it for metrics (never the value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterFinding {
+    /// Detector or policy id.
+    pub detector: Arc<str>,
+    /// A field removed by a field policy (counted as `fields_dropped_total`).
+    pub dropped: bool,
+}
+
+/// A streaming redactor for one body.
+pub trait BodyFilter: Send {
+    /// Feeds a chunk; appends whatever can already be emitted to `out`.
+    fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), FilterError>;
+    /// End of body: appends the rest.
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), FilterError>;
+    /// Findings since the last call.
+    fn take_findings(&mut self) -> Vec<FilterFinding>;
+    /// Bounded route label (policy id, `default` when none matched).
+    fn route_id(&self) -> &str;
+    /// Whether the filter may change the body (false in shadow mode): when
+    /// false, Content-Length and validators can be kept.
+    fn may_change(&self) -> bool {
+        true
+    }
+    /// The GDPR legal basis the core decided for a ticket-creating body, once
+    /// known: bounded names only (basis, retention class, deciding rule).
+    fn legal_basis(&self) -> Option<LegalBasis> {
+        None
+    }
+}
+
+/// A legal-basis decision as the shell exports it (metrics, audit log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalBasis {
+    /// `contract`, `legitimate_interest`, ...
+    pub basis: String,
+    /// Retention class, e.g. `relationship+1y`.
+    pub retention: String,
+    /// Why: `registry:email`, `rule:<id>`, `default`.
+    pub decided_by: String,
+}
+
+/// A compiled rule set as the shell sees it.
+pub trait Engine: Send + Sync {
+    /// Short version hash for `rules_info`.
+    fn version(&self) -> &str;
+    /// A filter for one body.
+    fn open(&self, info: &StreamInfo<'_>) -> Box<dyn BodyFilter>;
+}
+
+/// Loads (and compiles) the rules directory into an engine. Errors are
+/// `file:line: reason` lines, never containing personal data.
+pub trait EngineLoader: Send + Sync {
+    /// Loads the rules; the previous engine keeps serving on error.
+    fn load(&self) -> Result<Arc<dyn Engine>, String>;
+}
+
+// ---------------------------------------------------------------------------
+// A literal-replacement engine: lets the shell be tested without the core.
+
+/// Replaces literal needles; rejects bodies containing `REJECT`, and JSON
+/// bodies that do not start with `{` or `[`. For shell tests only: it knows
+/// nothing about personal data.
+pub struct LiteralEngine {
+    pairs: Arc<Vec<(Vec<u8>, Vec<u8>)>>,
+    version: String,
+}
+
+impl LiteralEngine {
+    /// From `needle=replacement` pairs.
+    pub fn new(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> LiteralEngine {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for (a, b) in &pairs {
+            for &x in a.iter().chain(b.iter()).chain(b"=\n".iter()) {
+                h = (h ^ x as u64).wrapping_mul(0x100_0000_01b3);
+            }
+        }
+        LiteralEngine {
+            pairs: Arc::new(pairs),
+            version: format!("{:012x}", h & 0xffff_ffff_ffff),
+        }
+    }
+}
+
+impl Engine for LiteralEngine {
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn open(&self, info: &StreamInfo<'_>) -> Box<dyn BodyFilter> {
+        Box::new(LiteralFilter {
+            pairs: self.pairs.clone(),
+            carry: Vec::new(),
+            json: info.format == BodyFormat::Json,
+            seen_start: false,
+            findings: Vec::new(),
+        })
+    }
+}
+
+/// Loads `*.txt` files of `needle=replacement` lines from a directory.
+pub struct LiteralLoader {
+    /// The rules directory.
+    pub dir: std::path::PathBuf,
+}
+
+impl EngineLoader for LiteralLoader {
+    fn load(&self) -> Result<Arc<dyn Engine>, String> {
+        let mut files: Vec<_> = std::fs::read_dir(&self.dir)
+            .map_err(|e| format!("{}: {e}", self.dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+            .collect();
+        files.sort();
+        let mut pairs = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let Some((a, b)) = line.split_once('=') else {
+                    return Err(format!(
+                        "{}:{}: expected needle=replacement",
+                        f.display(),
+                        i + 1
+                    ));
+                };
+                if a.is_empty() {
+                    return Err(format!("{}:{}: empty needle", f.display(), i + 1));
+                }
+                pairs.push((a.as_bytes().to_vec(), b.as_bytes().to_vec()));
+            }
+        }
+        Ok(Arc::new(LiteralEngine::new(pairs)))
+    }
+}
+
+struct LiteralFilter {
+    pairs: Arc<Vec<(Vec<u8>, Vec<u8>)>>,
+    carry: Vec<u8>,
+    json: bool,
+    seen_start: bool,
+    findings: Vec<FilterFinding>,
+}
+
+impl LiteralFilter {
+    fn process(&mut self, out: &mut Vec<u8>, last: bool) -> Result<(), FilterError> {
+        if self.json && !self.seen_start {
+            match self.carry.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'{') | Some(b'[') => self.seen_start = true,
+                Some(_) => return Err(FilterError::new("invalid_json", "invalid JSON at byte 0")),
+                None if last => {
+                    return Err(FilterError::new("invalid_json", "empty JSON body"));
+                }
+                None => return Ok(()),
+            }
+        }
+        let keep = if last {
+            0
+        } else {
+            self.pairs
+                .iter()
+                .map(|(a, _)| a.len())
+                .chain(std::iter::once(b"REJECT".len()))
+                .max()
+                .unwrap_or(1)
+                - 1
+        };
+        let mut i = 0;
+        let buf = std::mem::take(&mut self.carry);
+        'outer: while i < buf.len() {
+            let rest = &buf[i..];
+            if rest.starts_with(b"REJECT") {
+                return Err(FilterError::new(
+                    "rejected_content",
+                    "rejected by detector test.reject",
+                ));
+            }
+            for (needle, repl) in self.pairs.iter() {
+                if rest.starts_with(needle) {
+                    out.extend_from_slice(repl);
+                    self.findings.push(FilterFinding {
+                        detector: Arc::from("test.literal"),
+                        dropped: false,
+                    });
+                    i += needle.len();
+                    continue 'outer;
+                }
+            }
+            if rest.len() <= keep {
+                break;
+            }
+            out.push(buf[i]);
+            i += 1;
+        }
+        self.carry = buf[i..].to_vec();
+        Ok(())
+    }
+}
+
+impl BodyFilter for LiteralFilter {
+    fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), FilterError> {
+        self.carry.extend_from_slice(chunk);
+        self.process(out, false)
+    }
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), FilterError> {
+        self.process(out, true)
+    }
+    fn take_findings(&mut self) -> Vec<FilterFinding> {
+        std::mem::take(&mut self.findings)
+    }
+    fn route_id(&self) -> &str {
+        crate::telemetry::ROUTE_DEFAULT
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The Body wrapper.
+
+/// Per-request counters shared by the two body wrappers and the access log.
+#[derive(Default)]
+pub struct ReqStats {
+    /// Nanoseconds spent decoding and filtering.
+    pub filter_ns: AtomicU64,
+    /// Decoded request bytes inspected.
+    pub req_bytes: AtomicU64,
+    /// Response bytes sent to the client.
+    pub resp_bytes: AtomicU64,
+    /// Findings in both bodies (the access log shows the count, never values).
+    pub findings: AtomicU64,
+    /// A request-side failure (filter error or body limit), so the handler
+    /// can answer 422/413 instead of a generic 502.
+    pub request_failure: Mutex<Option<FilterError>>,
+    /// The request body's legal-basis decision, once the body has been read
+    /// to its end (the handler puts it on the response head).
+    pub legal_basis: Mutex<Option<LegalBasis>>,
+}
+
+/// Called once per body with its findings and outcome (metrics, audit).
+pub type Observer = Box<dyn FnMut(BodyEvent<'_>) + Send>;
+
+/// What a body wrapper reports.
+pub enum BodyEvent<'a> {
+    /// Findings from the latest chunk.
+    Findings(&'a [FilterFinding]),
+    /// `n` decoded bytes went through the filter.
+    Inspected(u64),
+    /// The body was tagged with a legal basis (reported once, at its end).
+    LegalBasis(&'a LegalBasis),
+    /// The body failed closed.
+    Failed(&'a FilterError),
+}
+
+/// A body run through a decoder and a filter.
+pub struct FilteredBody<B> {
+    inner: B,
+    decoder: Decoder,
+    filter: Box<dyn BodyFilter>,
+    direction: Dir,
+    stats: Arc<ReqStats>,
+    observer: Observer,
+    /// Decoded-byte limit (0 = none); exceeding it is a `body_too_large` failure.
+    limit: u64,
+    decoded: u64,
+    done: bool,
+}
+
+impl<B> FilteredBody<B> {
+    /// Wraps `inner`.
+    pub fn new(
+        inner: B,
+        decoder: Decoder,
+        filter: Box<dyn BodyFilter>,
+        direction: Dir,
+        stats: Arc<ReqStats>,
+        observer: Observer,
+        limit: u64,
+    ) -> Self {
+        FilteredBody {
+            inner,
+            decoder,
+            filter,
+            direction,
+            stats,
+            observer,
+            limit,
+            decoded: 0,
+            done: false,
+        }
+    }
+
+    fn run(&mut self, data: Option<&[u8]>) -> Result<Vec<u8>, FilterError> {
+        let t = Instant::now();
+        let mut out = Vec::with_capacity(data.map_or(256, |d| d.len() + 64));
+        let before = self.decoded;
+        let filter = &mut self.filter;
+        let decoded = &mut self.decoded;
+        let limit = self.limit;
+        let mut sink = |piece: &[u8]| -> Result<(), FilterError> {
+            *decoded += piece.len() as u64;
+            if limit > 0 && *decoded > limit {
+                return Err(FilterError::new(
+                    "body_too_large",
+                    format!("the body exceeds the {limit}-byte limit for this route"),
+                ));
+            }
+            filter.push(piece, &mut out)
+        };
+        let res = match data {
+            Some(d) => self.decoder.push(d, &mut sink),
+            None => self
+                .decoder
+                .finish(&mut sink)
+                .and_then(|_| self.filter.finish(&mut out)),
+        };
+        if data.is_none() && res.is_ok() {
+            if let Some(lb) = self.filter.legal_basis() {
+                (self.observer)(BodyEvent::LegalBasis(&lb));
+                if self.direction == Dir::Request {
+                    if let Ok(mut slot) = self.stats.legal_basis.lock() {
+                        *slot = Some(lb);
+                    }
+                }
+            }
+        }
+        let n = self.decoded - before;
+        if self.direction == Dir::Request {
+            self.stats.req_bytes.fetch_add(n, Ordering::Relaxed);
+        }
+        self.stats
+            .filter_ns
+            .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        if n > 0 {
+            (self.observer)(BodyEvent::Inspected(n));
+        }
+        let findings = self.filter.take_findings();
+        if !findings.is_empty() {
+            self.stats
+                .findings
+                .fetch_add(findings.len() as u64, Ordering::Relaxed);
+            (self.observer)(BodyEvent::Findings(&findings));
+        }
+        res.map(|_| out)
+    }
+
+    fn fail(&mut self, e: FilterError) -> BoxError {
+        self.done = true;
+        (self.observer)(BodyEvent::Failed(&e));
+        if self.direction == Dir::Request {
+            if let Ok(mut slot) = self.stats.request_failure.lock() {
+                slot.get_or_insert_with(|| e.clone());
+            }
+        }
+        Box::new(e)
+    }
+}
+
+impl<B> Body for FilteredBody<B>
+where
+    B: Body + Unpin,
+    B::Data: AsRef<[u8]>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        loop {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Err(e))) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => match this.run(Some(data.as_ref())).and_then(|mut out| {
+                        // When the inner body knows it is complete, finish
+                        // now: a one-frame body is then fully inspected
+                        // (and can fail closed) before anything goes upstream.
+                        if this.inner.is_end_stream() {
+                            this.done = true;
+                            out.extend_from_slice(&this.run(None)?);
+                        }
+                        Ok(out)
+                    }) {
+                        Ok(out) if out.is_empty() && !this.done => continue,
+                        Ok(out) if out.is_empty() => return Poll::Ready(None),
+                        Ok(out) => {
+                            if this.direction == Dir::Response {
+                                this.stats
+                                    .resp_bytes
+                                    .fetch_add(out.len() as u64, Ordering::Relaxed);
+                            }
+                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
+                        }
+                        Err(e) => return Poll::Ready(Some(Err(this.fail(e)))),
+                    },
+                    // Trailers are dropped: they could carry digests of the
+                    // original body, and nothing we proxy needs them.
+                    Err(_) => continue,
+                },
+                Poll::Ready(None) => {
+                    this.done = true;
+                    return match this.run(None) {
+                        Ok(out) if out.is_empty() => Poll::Ready(None),
+                        Ok(out) => {
+                            if this.direction == Dir::Response {
+                                this.stats
+                                    .resp_bytes
+                                    .fetch_add(out.len() as u64, Ordering::Relaxed);
+                            }
+                            Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))))
+                        }
+                        Err(e) => Poll::Ready(Some(Err(this.fail(e)))),
+                    };
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+/// Counts bytes of an uninspected body (responses passed by config) and
+/// enforces the body limit on uninspected requests.
+pub struct CountingBody<B> {
+    inner: B,
+    stats: Arc<ReqStats>,
+    direction: Dir,
+    limit: u64,
+    seen: u64,
+}
+
+impl<B> CountingBody<B> {
+    /// Wraps `inner`.
+    pub fn new(inner: B, stats: Arc<ReqStats>, direction: Dir, limit: u64) -> Self {
+        CountingBody {
+            inner,
+            stats,
+            direction,
+            limit,
+            seen: 0,
+        }
+    }
+}
+
+impl<B> Body for CountingBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(d) = frame.data_ref() {
+                    this.seen += d.len() as u64;
+                    let counter = match this.direction {
+                        Dir::Response => &this.stats.resp_bytes,
+                        Dir::Request => &this.stats.req_bytes,
+                    };
+                    counter.fetch_add(d.len() as u64, Ordering::Relaxed);
+                    if this.limit > 0 && this.seen > this.limit {
+                        let e = FilterError::new(
+                            "body_too_large",
+                            format!(
+                                "the body exceeds the {}-byte limit for this route",
+                                this.limit
+                            ),
+                        );
+                        if let Ok(mut slot) = this.stats.request_failure.lock() {
+                            slot.get_or_insert_with(|| e.clone());
+                        }
+                        return Poll::Ready(Some(Err(Box::new(e))));
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            other => other.map(|o| o.map(|r| r.map_err(Into::into))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A body whose first frame was already pulled (see `PrimedBody::prime`).
+pub struct PrimedBody<B> {
+    first: Option<Result<Frame<Bytes>, BoxError>>,
+    ended: bool,
+    rest: B,
+}
+
+impl<B> PrimedBody<B>
+where
+    B: Body<Data = Bytes, Error = BoxError> + Unpin,
+{
+    /// Pulls the first frame (waiting at most `wait`), so that it has been
+    /// through the filter before anything is sent upstream.
+    pub async fn prime(mut rest: B, wait: std::time::Duration) -> PrimedBody<B> {
+        use http_body_util::BodyExt;
+        match tokio::time::timeout(wait, rest.frame()).await {
+            Ok(Some(first)) => PrimedBody {
+                first: Some(first),
+                ended: false,
+                rest,
+            },
+            Ok(None) => PrimedBody {
+                first: None,
+                ended: true,
+                rest,
+            },
+            Err(_) => PrimedBody {
+                first: None,
+                ended: false,
+                rest,
+            },
+        }
+    }
+}
+
+impl<B> Body for PrimedBody<B>
+where
+    B: Body<Data = Bytes, Error = BoxError> + Unpin,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if let Some(f) = this.first.take() {
+            return Poll::Ready(Some(f));
+        }
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        Pin::new(&mut this.rest).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.first.is_none() && (self.ended || self.rest.is_end_stream())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_literal(input: &[u8], chunk: usize) -> Result<Vec<u8>, FilterError> {
+        let e = LiteralEngine::new(vec![(b"SECRET".to_vec(), b"[X]".to_vec())]);
+        let mut f = e.open(&StreamInfo {
+            format: BodyFormat::Text,
+            profile: "t",
+            method: "POST",
+            path: "/",
+            direction: Dir::Request,
+            audience: None,
+        });
+        let mut out = Vec::new();
+        for c in input.chunks(chunk) {
+            f.push(c, &mut out)?;
+        }
+        f.finish(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn literal_filter_is_chunk_independent() {
+        let input = b"a SECRET b SECRETSECRET SECRE";
+        for chunk in 1..input.len() {
+            assert_eq!(run_literal(input, chunk).unwrap(), b"a [X] b [X][X] SECRE");
+        }
+        assert_eq!(
+            run_literal(b"xx REJECT", 1).unwrap_err().reason,
+            "rejected_content"
+        );
+    }
+
+    #[test]
+    fn content_types() {
+        let f = |s: &'static str| {
+            BodyFormat::from_content_type(Some(&http::HeaderValue::from_static(s)))
+        };
+        assert_eq!(f("application/json; charset=utf-8"), Some(BodyFormat::Json));
+        assert_eq!(f("application/vnd.api+json"), Some(BodyFormat::Json));
+        assert_eq!(f("text/plain"), Some(BodyFormat::Text));
+        assert_eq!(f("image/png"), None);
+    }
+}

@@ -1,0 +1,116 @@
+//! Adapter from the I/O-free core (`Ruleset`, `Redactor`) to the shell's
+//! [`Engine`] / [`BodyFilter`] traits. This is the only proxy module that
+//! names core types; everything about *what* is redacted stays in the core.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::core::{
+    ActionKind, Direction, Format, Mode, PseudonymKey, RedactError, Redactor, Ruleset, StreamSpec,
+};
+use crate::proxy::body::{
+    BodyFilter, BodyFormat, Dir, Engine, EngineLoader, FilterError, FilterFinding, LegalBasis,
+    StreamInfo,
+};
+
+/// A compiled rule set plus the pseudonym key.
+pub struct CoreEngine {
+    rules: Arc<Ruleset>,
+    key: PseudonymKey,
+}
+
+impl CoreEngine {
+    /// Wraps a compiled rule set.
+    pub fn new(rules: Arc<Ruleset>, key: PseudonymKey) -> CoreEngine {
+        CoreEngine { rules, key }
+    }
+}
+
+fn format(f: BodyFormat) -> Format {
+    match f {
+        BodyFormat::Text => Format::Text,
+        BodyFormat::Html => Format::Html,
+        BodyFormat::Json => Format::Json,
+        BodyFormat::Jsonl => Format::Jsonl,
+    }
+}
+
+impl Engine for CoreEngine {
+    fn version(&self) -> &str {
+        self.rules.version()
+    }
+
+    fn open(&self, info: &StreamInfo<'_>) -> Box<dyn BodyFilter> {
+        let spec = StreamSpec {
+            format: format(info.format),
+            profile: info.profile,
+            method: info.method,
+            path: info.path,
+            direction: match info.direction {
+                Dir::Request => Direction::Request,
+                Dir::Response => Direction::Response,
+            },
+            audience: info.audience,
+        };
+        Box::new(CoreFilter {
+            r: self.rules.redactor(&spec, &self.key),
+        })
+    }
+}
+
+struct CoreFilter {
+    r: Redactor,
+}
+
+fn err(e: RedactError) -> FilterError {
+    // The core's Display carries offsets, rule ids and field paths only.
+    FilterError::new(e.reason_code(), e.to_string())
+}
+
+impl BodyFilter for CoreFilter {
+    fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), FilterError> {
+        self.r.push(chunk, out).map_err(err)
+    }
+    fn finish(&mut self, out: &mut Vec<u8>) -> Result<(), FilterError> {
+        self.r.finish(out).map_err(err)
+    }
+    fn take_findings(&mut self) -> Vec<FilterFinding> {
+        self.r
+            .take_findings()
+            .into_iter()
+            .map(|f| FilterFinding {
+                dropped: f.action == ActionKind::Drop,
+                detector: f.detector,
+            })
+            .collect()
+    }
+    fn route_id(&self) -> &str {
+        self.r.policy_id()
+    }
+    fn may_change(&self) -> bool {
+        self.r.mode() != Mode::Shadow
+    }
+    fn legal_basis(&self) -> Option<LegalBasis> {
+        self.r.legal_basis().map(|d| LegalBasis {
+            basis: d.basis.clone(),
+            retention: d.retention.clone(),
+            decided_by: d.decided_by.clone(),
+        })
+    }
+}
+
+/// Loads `rules_dir` with the shell-side loader and compiles it.
+pub struct CoreLoader {
+    /// The rules directory.
+    pub dir: PathBuf,
+    /// Pseudonym key for `hash` actions.
+    pub key: PseudonymKey,
+}
+
+impl EngineLoader for CoreLoader {
+    fn load(&self) -> Result<Arc<dyn Engine>, String> {
+        let sources = crate::rules_dir::load(&self.dir).map_err(|e| format!("{e:#}"))?;
+        let rules = Ruleset::compile(&sources).map_err(|e| e.to_string())?;
+        Ok(Arc::new(CoreEngine::new(Arc::new(rules), self.key.clone())))
+    }
+}

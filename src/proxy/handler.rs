@@ -1,0 +1,551 @@
+//! One proxied exchange: checks on the request head, the request body
+//! through the redactor to the upstream, the response body back through the
+//! redactor, metrics and one access-log line. The handler decides nothing
+//! about personal data; it only routes bytes through the engine and fails
+//! closed when the engine cannot inspect them.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+
+use crate::config::OtherTypes;
+use crate::proxy::body::{
+    BodyEvent, BodyFormat, BoxError, CountingBody, Dir, FilterError, FilteredBody, Observer,
+    PrimedBody, ReqStats, StreamInfo,
+};
+use crate::proxy::encoding::{narrow_accept_encoding, parse_coding, Decoder};
+use crate::proxy::headers::{self, X_REQUEST_ID};
+use crate::proxy::limits;
+use crate::proxy::problem::Problem;
+use crate::proxy::server::Shared;
+use crate::proxy::upstream::UpBody;
+use crate::telemetry::{self, Metrics, EV_ACCESS, EV_FAIL_CLOSED};
+
+/// Per-connection facts the handler needs.
+#[derive(Clone, Copy)]
+pub struct ConnInfo {
+    /// Client address.
+    pub peer: SocketAddr,
+    /// Whether the client connection is TLS.
+    pub tls: bool,
+}
+
+/// Entry point for hyper's `service_fn`.
+pub async fn handle(
+    sh: Arc<Shared>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+) -> Result<Response<UpBody>, Infallible> {
+    let t0 = Instant::now();
+    let rid = headers::request_id(req.headers());
+    let stats = Arc::new(ReqStats::default());
+    let mut log = AccessLog {
+        metrics: sh.metrics.clone(),
+        request_id: rid.clone(),
+        method: telemetry::method_label(req.method()),
+        route: telemetry::ROUTE_DEFAULT.to_string(),
+        status: 0,
+        t0,
+        pre_upstream: Duration::ZERO,
+        upstream: None,
+        stats: stats.clone(),
+        finished: false,
+        failed: false,
+    };
+    let resp = match proxy(&sh, conn, req, &rid, &stats, &mut log).await {
+        Ok(r) => r,
+        Err(p) => {
+            if p.status.is_server_error() || p.status.is_client_error() {
+                tracing::info!(
+                    event = telemetry::EV_REQUEST_REFUSED,
+                    request_id = %rid,
+                    reason = p.reason,
+                    status = p.status.as_u16()
+                );
+            }
+            p.into_response(&rid)
+        }
+    };
+    log.status = resp.status().as_u16();
+    let (parts, body) = resp.into_parts();
+    log.finished = body.is_end_stream();
+    let body = LoggedBody { inner: body, log }.boxed_unsync();
+    Ok(Response::from_parts(parts, body))
+}
+
+fn observer(metrics: Arc<Metrics>, route: String, dir: Dir, rid: String) -> Observer {
+    Box::new(move |ev| match ev {
+        BodyEvent::Inspected(n) => metrics
+            .inspected_bytes
+            .with_label_values(&[dir.as_str()])
+            .inc_by(n),
+        BodyEvent::Findings(fs) => {
+            // One label lookup per detector, not per finding.
+            let dropped = fs.iter().filter(|f| f.dropped).count() as u64;
+            if dropped > 0 {
+                metrics
+                    .fields_dropped
+                    .with_label_values(&[&route])
+                    .inc_by(dropped);
+            }
+            let mut ids: Vec<&str> = fs
+                .iter()
+                .filter(|f| !f.dropped)
+                .map(|f| &*f.detector)
+                .collect();
+            ids.sort_unstable();
+            for run in ids.chunk_by(|a, b| a == b) {
+                metrics
+                    .redactions
+                    .with_label_values(&[run[0], dir.as_str()])
+                    .inc_by(run.len() as u64);
+            }
+            tracing::debug!(event = telemetry::EV_REDACTED, request_id = %rid, route = %route, direction = dir.as_str(), findings = fs.len());
+        }
+        BodyEvent::LegalBasis(lb) => {
+            metrics
+                .legal_basis
+                .with_label_values(&[&route, &lb.basis, &lb.retention])
+                .inc();
+            tracing::info!(
+                event = telemetry::EV_LEGAL_BASIS,
+                request_id = %rid,
+                route = %route,
+                basis = %lb.basis,
+                retention = %lb.retention,
+                decided_by = %lb.decided_by
+            );
+        }
+        BodyEvent::Failed(e) => {
+            metrics
+                .fail_closed
+                .with_label_values(&[e.reason, dir.as_str()])
+                .inc();
+            tracing::warn!(event = EV_FAIL_CLOSED, request_id = %rid, route = %route, direction = dir.as_str(), reason = e.reason, detail = %e.detail);
+        }
+    })
+}
+
+fn fail_closed_problem(e: &FilterError, dir: Dir) -> Problem {
+    if e.reason == "body_too_large" {
+        let mut p = limits::too_large(0);
+        p.detail = e.detail.clone();
+        return p;
+    }
+    match dir {
+        Dir::Request => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.reason,
+            "Request body could not be inspected",
+            e.detail.clone(),
+        ),
+        Dir::Response => Problem::new(
+            StatusCode::BAD_GATEWAY,
+            e.reason,
+            "Upstream response could not be inspected",
+            e.detail.clone(),
+        ),
+    }
+}
+
+fn count_fail(sh: &Shared, reason: &'static str, dir: Dir) {
+    sh.metrics
+        .fail_closed
+        .with_label_values(&[reason, dir.as_str()])
+        .inc();
+}
+
+async fn proxy(
+    sh: &Arc<Shared>,
+    conn: ConnInfo,
+    req: Request<Incoming>,
+    rid: &str,
+    stats: &Arc<ReqStats>,
+    log: &mut AccessLog,
+) -> Result<Response<UpBody>, Problem> {
+    limits::check_framing(req.headers())?;
+    limits::check_method(req.method())?;
+    let engine = sh.engine.load_full();
+    let (mut parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_string();
+    let limit = sh.cfg.limits.body_limit_for(method.as_str(), &path);
+    limits::check_declared_length(&parts.headers, limit)?;
+
+    let host = parts.headers.get(header::HOST).cloned().or_else(|| {
+        parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
+    let has_body = !body.is_end_stream();
+    let audience = sh
+        .cfg
+        .audience_for(parts.headers.get(header::AUTHORIZATION));
+    let info = |format, direction| StreamInfo {
+        format,
+        profile: &sh.cfg.profile,
+        method: method.as_str(),
+        path: &path,
+        direction,
+        audience,
+    };
+
+    // --- request body ---
+    let mut h = std::mem::take(&mut parts.headers);
+    headers::strip_hop_by_hop(&mut h);
+    let up_body: UpBody = if has_body {
+        match BodyFormat::from_content_type(h.get(header::CONTENT_TYPE)) {
+            Some(format) => {
+                let coding = parse_coding(h.get(header::CONTENT_ENCODING)).map_err(|_| {
+                    count_fail(sh, "unsupported_encoding", Dir::Request);
+                    Problem::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_encoding",
+                        "Unsupported Content-Encoding",
+                        "the request body uses a content coding deskguard cannot decode, so it cannot be inspected",
+                    )
+                })?;
+                let decoder = Decoder::new(coding).map_err(|_| {
+                    Problem::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "decoder_init",
+                        "Decoder unavailable",
+                        "could not initialise the body decoder",
+                    )
+                })?;
+                let filter = engine.open(&info(format, Dir::Request));
+                log.route = filter.route_id().to_string();
+                headers::strip_body_validators(&mut h);
+                let obs = observer(
+                    sh.metrics.clone(),
+                    log.route.clone(),
+                    Dir::Request,
+                    rid.to_string(),
+                );
+                let filtered = FilteredBody::new(
+                    body,
+                    decoder,
+                    filter,
+                    Dir::Request,
+                    stats.clone(),
+                    obs,
+                    limit,
+                )
+                .boxed_unsync();
+                // Run the first chunk before connecting upstream: a body that
+                // fails closed early (a small ticket, invalid JSON at byte 0)
+                // is refused without the helpdesk ever seeing the request.
+                let primed = PrimedBody::prime(filtered, sh.cfg.limits.header_read_timeout).await;
+                if let Some(e) = stats.request_failure.lock().ok().and_then(|g| g.clone()) {
+                    return Err(fail_closed_problem(&e, Dir::Request));
+                }
+                primed.boxed_unsync()
+            }
+            None => match sh.cfg.content.other_types {
+                OtherTypes::Pass => {
+                    sh.metrics
+                        .passed_uninspected
+                        .with_label_values(&["request"])
+                        .inc();
+                    CountingBody::new(body, stats.clone(), Dir::Request, limit).boxed_unsync()
+                }
+                OtherTypes::Refuse => {
+                    count_fail(sh, "unsupported_media_type", Dir::Request);
+                    return Err(Problem::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_media_type",
+                        "Unsupported media type",
+                        "this content type is not inspected and the configuration refuses it",
+                    ));
+                }
+            },
+        }
+    } else {
+        Empty::<Bytes>::new()
+            .map_err(|never| -> BoxError { match never {} })
+            .boxed_unsync()
+    };
+
+    // --- request head ---
+    h.remove(header::HOST);
+    // hyper already answered `Expect: 100-continue` towards the client when
+    // the body was first read; it must not be repeated towards the upstream.
+    h.remove(header::EXPECT);
+    headers::set_forwarded(
+        &mut h,
+        conn.peer,
+        &sh.cfg.forwarding.trusted_proxies,
+        conn.tls,
+        host,
+    );
+    if let Ok(v) = HeaderValue::from_str(rid) {
+        h.insert(X_REQUEST_ID, v);
+    }
+    match narrow_accept_encoding(h.get(header::ACCEPT_ENCODING)) {
+        Some(v) => {
+            h.insert(header::ACCEPT_ENCODING, v);
+        }
+        None => {
+            h.remove(header::ACCEPT_ENCODING);
+        }
+    }
+    let pq = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let uri = sh.upstream.uri_for(pq).map_err(|_| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "Invalid request target",
+            "the request target cannot be forwarded",
+        )
+    })?;
+    let mut up_req = Request::new(up_body);
+    *up_req.method_mut() = method.clone();
+    *up_req.uri_mut() = uri;
+    *up_req.headers_mut() = h;
+
+    // --- upstream ---
+    log.pre_upstream = log.t0.elapsed();
+    let t_up = Instant::now();
+    let res = tokio::time::timeout(
+        sh.upstream.response_timeout,
+        sh.upstream.client().request(up_req),
+    )
+    .await;
+    let up_elapsed = t_up.elapsed();
+    log.upstream = Some(up_elapsed);
+    let request_failure = stats.request_failure.lock().ok().and_then(|g| g.clone());
+    if let Some(e) = request_failure {
+        // The request body failed closed (possibly after the upstream already
+        // answered): the client gets the refusal, not the upstream's answer.
+        return Err(fail_closed_problem(&e, Dir::Request));
+    }
+    let resp = match res {
+        Err(_) => {
+            return Err(Problem::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                "Upstream timed out",
+                "the helpdesk did not answer in time",
+            ))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(request_id = %rid, error = %e, "upstream request failed");
+            return Err(Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream_unavailable",
+                "Upstream unavailable",
+                "the helpdesk could not be reached",
+            ));
+        }
+        Ok(Ok(r)) => r,
+    };
+
+    // --- response ---
+    let (mut rparts, rbody) = resp.into_parts();
+    headers::strip_hop_by_hop(&mut rparts.headers);
+    let empty = rbody.is_end_stream()
+        || method == http::Method::HEAD
+        || rparts.status == StatusCode::NO_CONTENT
+        || rparts.status == StatusCode::NOT_MODIFIED;
+    let out_body: UpBody = if empty {
+        rbody
+            .map_err(|e| -> BoxError { Box::new(e) })
+            .boxed_unsync()
+    } else {
+        match BodyFormat::from_content_type(rparts.headers.get(header::CONTENT_TYPE)) {
+            Some(format) => {
+                let coding = parse_coding(rparts.headers.get(header::CONTENT_ENCODING)).map_err(|_| {
+                    count_fail(sh, "unsupported_encoding", Dir::Response);
+                    Problem::new(
+                        StatusCode::BAD_GATEWAY,
+                        "unsupported_encoding",
+                        "Unsupported upstream Content-Encoding",
+                        "the helpdesk answered in a content coding deskguard cannot decode, so the answer cannot be inspected",
+                    )
+                })?;
+                let decoder = Decoder::new(coding).map_err(|_| {
+                    Problem::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "decoder_init",
+                        "Decoder unavailable",
+                        "could not initialise the body decoder",
+                    )
+                })?;
+                let filter = engine.open(&info(format, Dir::Response));
+                if log.route == telemetry::ROUTE_DEFAULT {
+                    log.route = filter.route_id().to_string();
+                }
+                headers::strip_body_validators(&mut rparts.headers);
+                let obs = observer(
+                    sh.metrics.clone(),
+                    log.route.clone(),
+                    Dir::Response,
+                    rid.to_string(),
+                );
+                let failed = Arc::new(std::sync::Mutex::new(None));
+                let f2 = failed.clone();
+                let obs: Observer = {
+                    let mut inner = obs;
+                    Box::new(move |ev| {
+                        if let BodyEvent::Failed(e) = &ev {
+                            if let Ok(mut g) = f2.lock() {
+                                *g = Some((*e).clone());
+                            }
+                        }
+                        inner(ev)
+                    })
+                };
+                let filtered =
+                    FilteredBody::new(rbody, decoder, filter, Dir::Response, stats.clone(), obs, 0)
+                        .boxed_unsync();
+                // As for requests: a response that fails in its first chunk
+                // becomes a clean 502 instead of an aborted stream.
+                let primed = PrimedBody::prime(filtered, sh.upstream.response_timeout).await;
+                if let Some(e) = failed.lock().ok().and_then(|g| g.clone()) {
+                    return Err(fail_closed_problem(&e, Dir::Response));
+                }
+                primed.boxed_unsync()
+            }
+            None => match sh.cfg.content.other_types {
+                OtherTypes::Pass => {
+                    sh.metrics
+                        .passed_uninspected
+                        .with_label_values(&["response"])
+                        .inc();
+                    CountingBody::new(rbody, stats.clone(), Dir::Response, 0).boxed_unsync()
+                }
+                OtherTypes::Refuse => {
+                    count_fail(sh, "unsupported_media_type", Dir::Response);
+                    return Err(Problem::new(
+                        StatusCode::BAD_GATEWAY,
+                        "unsupported_media_type",
+                        "Unsupported upstream media type",
+                        "the helpdesk answered with a content type that is not inspected and the configuration refuses it",
+                    ));
+                }
+            },
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(rid) {
+        rparts.headers.insert(X_REQUEST_ID, v);
+    }
+    // The request body has been read to its end by the time the helpdesk
+    // answers (in practice): its legal-basis decision goes on the head.
+    let decision = stats.legal_basis.lock().ok().and_then(|g| g.clone());
+    headers::set_legal_basis(&mut rparts.headers, decision.as_ref());
+    Ok(Response::from_parts(rparts, out_body))
+}
+
+/// Everything the access log line and the request metrics need; emitted
+/// when the response body is finished or dropped.
+struct AccessLog {
+    metrics: Arc<Metrics>,
+    request_id: String,
+    method: &'static str,
+    route: String,
+    status: u16,
+    t0: Instant,
+    pre_upstream: Duration,
+    upstream: Option<Duration>,
+    stats: Arc<ReqStats>,
+    finished: bool,
+    failed: bool,
+}
+
+impl Drop for AccessLog {
+    fn drop(&mut self) {
+        let total = self.t0.elapsed();
+        let filter = Duration::from_nanos(self.stats.filter_ns.load(Ordering::Relaxed));
+        let overhead = self.pre_upstream + filter;
+        let route = self.route.as_str();
+        self.metrics
+            .requests_total
+            .with_label_values(&[route, self.method, telemetry::status_class(self.status)])
+            .inc();
+        self.metrics
+            .request_duration
+            .with_label_values(&[route])
+            .observe(total.as_secs_f64());
+        self.metrics
+            .overhead
+            .with_label_values(&[route])
+            .observe(overhead.as_secs_f64());
+        if let Some(up) = self.upstream {
+            self.metrics
+                .upstream_duration
+                .with_label_values(&[route])
+                .observe(up.as_secs_f64());
+        }
+        let outcome = if self.failed {
+            "aborted"
+        } else if self.finished {
+            "complete"
+        } else {
+            "client_gone"
+        };
+        tracing::info!(
+            event = EV_ACCESS,
+            request_id = %self.request_id,
+            route,
+            method = self.method,
+            status = self.status,
+            outcome,
+            duration_ms = total.as_secs_f64() * 1000.0,
+            overhead_ms = overhead.as_secs_f64() * 1000.0,
+            upstream_ms = self.upstream.map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0),
+            req_bytes = self.stats.req_bytes.load(Ordering::Relaxed),
+            resp_bytes = self.stats.resp_bytes.load(Ordering::Relaxed),
+            findings = self.stats.findings.load(Ordering::Relaxed),
+        );
+    }
+}
+
+/// The response body, carrying the access log until it ends.
+struct LoggedBody {
+    inner: UpBody,
+    log: AccessLog,
+}
+
+impl Body for LoggedBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_frame(cx);
+        match &r {
+            Poll::Ready(None) => this.log.finished = true,
+            Poll::Ready(Some(Err(_))) => this.log.failed = true,
+            // hyper stops polling once `is_end_stream` says so.
+            Poll::Ready(Some(Ok(_))) if this.inner.is_end_stream() => this.log.finished = true,
+            _ => {}
+        }
+        r
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

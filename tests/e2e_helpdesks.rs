@@ -1,0 +1,359 @@
+//! deskguard (real core, shipped rules, TLS listener) in front of the
+//! in-process Freshdesk and Zendesk test upstreams (tests/helpdesk_fakes):
+//! what arrives upstream is minimised and redacted, tickets are tagged with
+//! their legal basis, and what a client reads back is redacted too.
+
+mod helpdesk_fakes;
+mod proxy_support;
+
+use helpdesk_fakes::{start, Kind};
+use proxy_support::*;
+use serde_json::{json, Value};
+
+const PNR: &str = "19811218-9876";
+const CARD: &str = "4111 1111 1111 1111";
+const PASSWORD: &str = "Hemligt123";
+const TEXT: &str =
+    "Hej! Mitt personnummer är 19811218-9876, kort 4111 1111 1111 1111, lösenord: Hemligt123";
+
+fn assert_clean(what: &str, text: &str) {
+    for pii in [PNR, CARD, PASSWORD] {
+        assert!(!text.contains(pii), "{pii} in {what}: {text}");
+    }
+}
+
+fn json_body(v: &Value) -> deskguard::proxy::upstream::UpBody {
+    body(serde_json::to_vec(v).unwrap())
+}
+
+const CT: (&str, &str) = ("content-type", "application/json");
+
+#[tokio::test]
+async fn freshdesk_routes_through_deskguard() {
+    let fx = fixture();
+    let desk = start(Kind::Freshdesk).await;
+    let p = start_proxy_core(&fx, desk.addr, "profile = \"freshdesk\"\n").await;
+    let addr = p.listen_addrs[0];
+    let c = client(&fx.certs.ca, false);
+
+    // --- create ---
+    let ticket = json!({
+        "email": "pelle@example.test", "name": "Pelle Public", "subject": "Inloggning",
+        "description": TEXT, "priority": 1, "status": 2, "tags": ["lms"],
+        "twitter_id": "@pelle", "address": "Storgatan 1", "cc_emails": ["kollega@example.test"],
+        "custom_fields": {"cf_legal_basis": "consent"},
+    });
+    let (s, h, b) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets"),
+        &[CT],
+        json_body(&ticket),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&b).into_owned();
+    assert_eq!(s, 201, "{text}");
+    assert_eq!(h.get("x-legal-basis").unwrap(), "legitimate_interest");
+    assert_eq!(h.get("x-retention-class").unwrap(), "1y-inactive");
+    assert_clean("the client's answer", &text);
+    let id = serde_json::from_str::<Value>(&text).unwrap()["id"]
+        .as_u64()
+        .unwrap();
+
+    let arrived = desk.last();
+    assert_eq!(
+        (arrived.method.as_str(), arrived.path.as_str()),
+        ("POST", "/api/v2/tickets")
+    );
+    assert_clean("the upstream request", &arrived.text());
+    let a = arrived.json();
+    for gone in ["twitter_id", "address", "cc_emails"] {
+        assert!(a.get(gone).is_none(), "{gone} arrived: {a}");
+    }
+    assert_eq!(a["email"], "pelle@example.test");
+    assert_eq!(
+        a["tags"],
+        json!([
+            "lms",
+            "legal-basis:legitimate_interest",
+            "retention:1y-inactive"
+        ]),
+        "{a}"
+    );
+    assert_eq!(a["custom_fields"]["cf_legal_basis"], "legitimate_interest");
+    assert!(a["description"]
+        .as_str()
+        .unwrap()
+        .contains("[REDACTED:se.personnummer]"));
+
+    // Freshdesk's own validation error passes through unchanged in shape.
+    let (s, _, b) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets"),
+        &[CT],
+        json_body(&json!({"subject": "no requester", "description": "x"})),
+    )
+    .await;
+    assert_eq!(s, 400);
+    let e: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(e["description"], "Validation failed");
+    assert_eq!(e["errors"][0]["code"], "missing_field");
+
+    // --- update ---
+    let (s, _, _) = send(
+        &c,
+        "PUT",
+        &url(addr, &format!("/api/v2/tickets/{id}")),
+        &[CT],
+        json_body(
+            &json!({"priority": 3, "mobile": "+46701234567", "subject": "Ring 19811218-9876"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let a = desk.last().json();
+    assert!(a.get("mobile").is_none(), "{a}");
+    assert_eq!(a["priority"], 3);
+    assert_clean("the update", &a.to_string());
+
+    // --- reply and note ---
+    for (route, extra) in [
+        (
+            "reply",
+            json!({"cc_emails": ["kollega@example.test"], "bcc_emails": ["x@example.test"]}),
+        ),
+        (
+            "notes",
+            json!({"private": true, "notify_emails": ["chef@example.test"]}),
+        ),
+    ] {
+        let mut m = json!({"body": format!("<p>{TEXT}</p>")});
+        for (k, v) in extra.as_object().unwrap() {
+            m[k] = v.clone();
+        }
+        let (s, _, b) = send(
+            &c,
+            "POST",
+            &url(addr, &format!("/api/v2/tickets/{id}/{route}")),
+            &[CT],
+            json_body(&m),
+        )
+        .await;
+        assert_eq!(s, 201, "{}", String::from_utf8_lossy(&b));
+        let a = desk.last().json();
+        assert_clean(route, &a.to_string());
+        for gone in ["cc_emails", "bcc_emails", "notify_emails"] {
+            assert!(a.get(gone).is_none(), "{gone} arrived with {route}: {a}");
+        }
+        assert!(a["body"].as_str().unwrap().starts_with("<p>"), "{a}");
+    }
+
+    // --- reading back: data stored upstream by others is redacted too ---
+    {
+        let mut st = desk.state.lock().unwrap();
+        st.comments.push((
+            id,
+            json!({"id": 1, "body": format!("<div>{TEXT}</div>"), "body_text": TEXT,
+                   "to_emails": ["pelle@example.test"], "cc_emails": ["kollega@example.test"],
+                   "private": false, "incoming": true, "ticket_id": id, "created_at": "2026-01-15T09:30:00Z"}),
+        ));
+        st.tickets[0]["description"] = json!(TEXT);
+    }
+    let (s, _, b) = send(
+        &c,
+        "GET",
+        &url(addr, &format!("/api/v2/tickets/{id}/conversations")),
+        &[],
+        body(""),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let text = String::from_utf8_lossy(&b).into_owned();
+    assert_clean("conversations", &text);
+    let convs: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(convs.as_array().unwrap().len(), 3, "{convs}");
+    assert!(convs[2].get("to_emails").is_none() && convs[2].get("cc_emails").is_none());
+
+    for path in [
+        format!("/api/v2/tickets/{id}"),
+        "/api/v2/tickets".to_string(),
+        "/api/v2/search/tickets?query=%22priority:3%22".to_string(),
+    ] {
+        let (s, _, b) = send(&c, "GET", &url(addr, &path), &[], body("")).await;
+        assert_eq!(s, 200, "{path}");
+        assert_clean(&path, &String::from_utf8_lossy(&b));
+    }
+
+    // --- contacts ---
+    let (s, _, _) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/contacts"),
+        &[CT],
+        json_body(
+            &json!({"name": "Pelle Public", "email": "pelle@example.test",
+                          "mobile": "+46701234567", "address": "Storgatan 1",
+                          "twitter_id": "@pelle", "phone": "+4681234567"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let a = desk.last().json();
+    for gone in ["mobile", "address", "twitter_id"] {
+        assert!(a.get(gone).is_none(), "{gone} arrived: {a}");
+    }
+    assert_eq!(a["name"], "Pelle Public");
+    p.shutdown().await;
+}
+
+#[tokio::test]
+async fn zendesk_routes_through_deskguard() {
+    let fx = fixture();
+    let desk = start(Kind::Zendesk).await;
+    let p = start_proxy_core(&fx, desk.addr, "profile = \"zendesk\"\n").await;
+    let addr = p.listen_addrs[0];
+    let c = client(&fx.certs.ca, false);
+
+    let mut ids = Vec::new();
+    for (path, requester, basis) in [
+        (
+            "/api/v2/tickets.json",
+            "anna.svensson@kund.example",
+            "contract",
+        ),
+        (
+            "/api/v2/tickets",
+            "pelle@example.test",
+            "legitimate_interest",
+        ),
+    ] {
+        let ticket = json!({"ticket": {
+            "subject": "Inloggning",
+            "comment": {"body": TEXT, "public": true},
+            "requester": {"name": "Anna Svensson", "email": requester},
+            "tags": ["lms"],
+            "collaborators": ["kollega@example.test"],
+            "email_ccs": [{"user_email": "chef@example.test"}],
+            "custom_fields": [{"id": 360000000001u64, "value": "consent"}],
+        }});
+        let (s, h, b) = send(&c, "POST", &url(addr, path), &[CT], json_body(&ticket)).await;
+        let text = String::from_utf8_lossy(&b).into_owned();
+        assert_eq!(s, 201, "{path}: {text}");
+        assert_eq!(h.get("x-legal-basis").unwrap(), basis, "{path}");
+        assert_clean("the create answer", &text);
+        assert!(
+            !text.contains("81.2.69.142") && !text.contains("Stockholm"),
+            "{text}"
+        );
+        ids.push(
+            serde_json::from_str::<Value>(&text).unwrap()["ticket"]["id"]
+                .as_u64()
+                .unwrap(),
+        );
+
+        let arrived = desk.last();
+        assert_eq!(arrived.path, path);
+        assert_clean("the upstream request", &arrived.text());
+        let t = &arrived.json()["ticket"];
+        assert!(
+            t.get("collaborators").is_none() && t.get("email_ccs").is_none(),
+            "{t}"
+        );
+        assert_eq!(t["requester"]["email"], requester);
+        let tags: Vec<&str> = t["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(tags.contains(&"lms"), "existing tags are kept: {tags:?}");
+        assert!(
+            tags.contains(&format!("legal-basis:{basis}").as_str()),
+            "{tags:?}"
+        );
+        let cfs = t["custom_fields"].as_array().unwrap();
+        let lb: Vec<&Value> = cfs
+            .iter()
+            .filter(|f| f["id"] == json!(360000000001u64))
+            .collect();
+        assert_eq!(lb.len(), 1, "one legal-basis field: {cfs:?}");
+        assert_eq!(lb[0]["value"], basis);
+    }
+
+    // Zendesk's validation error (no comment) passes through.
+    let (s, _, b) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets.json"),
+        &[CT],
+        json_body(&json!({"ticket": {"subject": "x", "requester": {"name": "A", "email": "a@example.test"}}})),
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&b).unwrap()["error"],
+        "RecordInvalid"
+    );
+
+    // --- comment metadata never reaches the reader ---
+    {
+        // Upstream data written by others (e-mail channel) is unredacted.
+        let mut st = desk.state.lock().unwrap();
+        let c0 = st.comments[0].1.clone();
+        let mut raw = c0.clone();
+        raw["id"] = json!(999);
+        raw["body"] = json!(TEXT);
+        raw["plain_body"] = json!(TEXT);
+        raw["html_body"] = json!(format!("<p>{TEXT}</p>"));
+        st.comments.push((ids[0], raw));
+        st.tickets[0]["description"] = json!(TEXT);
+    }
+    for suffix in ["", ".json"] {
+        let (s, _, b) = send(
+            &c,
+            "GET",
+            &url(
+                addr,
+                &format!("/api/v2/tickets/{}/comments{suffix}", ids[0]),
+            ),
+            &[],
+            body(""),
+        )
+        .await;
+        let text = String::from_utf8_lossy(&b).into_owned();
+        assert_eq!(s, 200, "{text}");
+        assert_clean("comments", &text);
+        for meta in ["metadata", "81.2.69.142", "Stockholm", "Mozilla", "59.3294"] {
+            assert!(!text.contains(meta), "{meta} reached the reader: {text}");
+        }
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["comments"].as_array().unwrap().len(), 2);
+    }
+    for path in [
+        format!("/api/v2/tickets/{}.json", ids[0]),
+        format!("/api/v2/tickets/{}", ids[0]),
+        "/api/v2/tickets.json".to_string(),
+        "/api/v2/search.json?query=type%3Aticket".to_string(),
+    ] {
+        let (s, _, b) = send(&c, "GET", &url(addr, &path), &[], body("")).await;
+        let text = String::from_utf8_lossy(&b).into_owned();
+        assert_eq!(s, 200, "{path}: {text}");
+        assert_clean(&path, &text);
+    }
+
+    // --- update: tags replace upstream; the comment is redacted ---
+    let (s, _, _) = send(
+        &c,
+        "PUT",
+        &url(addr, &format!("/api/v2/tickets/{}.json", ids[1])),
+        &[CT],
+        json_body(
+            &json!({"ticket": {"status": "open", "comment": {"body": TEXT, "public": false}}}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_clean("the update", &desk.last().text());
+    p.shutdown().await;
+}
