@@ -436,6 +436,13 @@ fn dashboard_and_rules_evaluate_against_real_prometheus() {
         "redactions per detector should be positive after tickets with personal data: {redactions:?}"
     );
 
+    // The certificate-expiry gauge (the demo's dev certificate is long-lived).
+    let expiry = query(&prom, "deskguard_tls_cert_not_after_seconds - time()");
+    assert!(
+        expiry.iter().any(|s| sample_value(s) > 14.0 * 86_400.0),
+        "certificate expiry gauge: {expiry:?}"
+    );
+
     // 5. Every recording and alert rule: Prometheus loaded it, and its
     //    expression evaluates without error.
     let rules = loaded_rules(&prom);
