@@ -25,6 +25,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Probe an admin endpoint over plain HTTP (exit 0 on 2xx, 1 otherwise):
+    /// the container image's HEALTHCHECK, which has no shell or curl.
+    Healthcheck(cli::healthcheck::HealthcheckArgs),
     /// Redact stdin to stdout, streaming (exit 2 on invalid input).
     Redact(RedactArgs),
     /// Print what would be redacted, as JSON lines (detector, field path,
@@ -59,6 +62,7 @@ enum RulesCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Healthcheck(args) => cli::healthcheck::healthcheck(args),
         Command::Redact(args) => cli::redact(args),
         Command::Explain { args, show_values } => cli::explain(args, *show_values),
         Command::Rules(RulesCommand::Check { dir }) => cli::rules_check(dir),

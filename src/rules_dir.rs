@@ -12,6 +12,12 @@ const EXTENSIONS: &[&str] = &["toml", "txt"];
 
 /// Reads every rule and data file below `dir` (recursively), named by its
 /// path relative to `dir` with `/` separators, in a stable order.
+///
+/// Hidden entries (names starting with `.`) are skipped: editors' swap
+/// files, and the `..data` / `..<timestamp>` directories through which a
+/// Kubernetes ConfigMap volume publishes its files atomically (the visible
+/// names are symlinks into them, so reading both would load every rule
+/// twice).
 pub fn load(dir: &Path) -> anyhow::Result<Vec<RuleSource>> {
     let mut out = Vec::new();
     walk(dir, dir, &mut out)
@@ -25,7 +31,11 @@ pub fn load(dir: &Path) -> anyhow::Result<Vec<RuleSource>> {
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<RuleSource>) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let path = entry?.path();
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
         if path.is_dir() {
             walk(root, &path, out)?;
             continue;
@@ -45,4 +55,39 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<RuleSource>) -> anyhow::Result<()
         out.push(RuleSource { path: name, text });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layout kubelet's atomic writer gives a ConfigMap volume with
+    /// `items` that restore a tree: real files under `..<timestamp>/`,
+    /// `..data` → that directory, and each top-level name a symlink through
+    /// `..data`.
+    #[test]
+    fn configmap_volume_layout_loads_each_file_once() {
+        use std::os::unix::fs::symlink;
+        let root = tempfile::tempdir().unwrap();
+        let ts = root.path().join("..2026_11_25_04_00_00.123456789");
+        std::fs::create_dir_all(ts.join("detectors")).unwrap();
+        std::fs::write(ts.join("settings.toml"), "[settings]\n").unwrap();
+        std::fs::write(ts.join("detectors/contact.toml"), "# x\n").unwrap();
+        std::fs::write(ts.join("README.md"), "not a rule").unwrap();
+        symlink(
+            "..2026_11_25_04_00_00.123456789",
+            root.path().join("..data"),
+        )
+        .unwrap();
+        symlink("..data/settings.toml", root.path().join("settings.toml")).unwrap();
+        symlink("..data/detectors", root.path().join("detectors")).unwrap();
+        symlink("..data/README.md", root.path().join("README.md")).unwrap();
+        std::fs::write(root.path().join(".settings.toml.swp"), "junk").unwrap();
+        let got: Vec<String> = load(root.path())
+            .unwrap()
+            .into_iter()
+            .map(|s| s.path)
+            .collect();
+        assert_eq!(got, ["detectors/contact.toml", "settings.toml"]);
+    }
 }

@@ -63,6 +63,8 @@ pub struct Metrics {
     pub rules_info: IntGaugeVec,
     /// `deskguard_tls_handshake_failures_total`.
     pub tls_handshake_failures: IntCounter,
+    /// `deskguard_tls_cert_not_after_seconds{listener}`: unix time of the serving certificate's notAfter.
+    pub tls_cert_not_after: IntGaugeVec,
     /// `deskguard_open_connections`.
     pub open_connections: IntGauge,
     /// `deskguard_refused_connections_total`: over `max_connections`.
@@ -161,6 +163,13 @@ impl Metrics {
             tls_handshake_failures: reg!(IntCounter::new(
                 "tls_handshake_failures_total",
                 "Failed or timed-out TLS handshakes."
+            )),
+            tls_cert_not_after: reg!(IntGaugeVec::new(
+                Opts::new(
+                    "tls_cert_not_after_seconds",
+                    "Unix time of the notAfter of each TLS listener's serving certificate."
+                ),
+                &["listener"]
             )),
             open_connections: reg!(IntGauge::new(
                 "open_connections",

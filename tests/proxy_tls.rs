@@ -115,3 +115,33 @@ async fn https_upstream_with_ca_bundle_and_sni() {
     assert_eq!(s, 502);
     p.shutdown().await;
 }
+
+#[tokio::test]
+async fn certificate_expiry_gauge_follows_reloads() {
+    let fx = fixture();
+    let (up, _) = start_upstream().await;
+    let p = start_proxy(&fx, up, "").await;
+    let label = format!(
+        "deskguard_tls_cert_not_after_seconds{{listener=\"{}\"}}",
+        p.shared.cfg.listeners[0].addr
+    );
+    let (_, m) = admin_get(p.admin_addr, "/metrics").await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as f64;
+    assert!(metric(&m, &label) > now, "dev certificate expiry: {m}");
+
+    // A renewed certificate with a known notAfter, then the SIGHUP path.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.not_after = rcgen::date_time_ymd(2031, 5, 6);
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(&fx.certs.cert, cert.pem()).unwrap();
+    std::fs::write(&fx.certs.key, key.serialize_pem()).unwrap();
+    deskguard::proxy::reload::reload_certs(&p.shared);
+    let (_, m) = admin_get(p.admin_addr, "/metrics").await;
+    // 2031-05-06T00:00:00Z
+    assert_eq!(metric(&m, &label), 1_935_792_000.0, "{m}");
+    p.shutdown().await;
+}

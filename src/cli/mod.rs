@@ -9,6 +9,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
+pub mod healthcheck;
+
 use crate::core::{redact_all, Direction, Format, PseudonymKey, Ruleset, StreamSpec};
 use crate::rules_dir;
 

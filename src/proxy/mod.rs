@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod body;
+pub mod cert_expiry;
 pub mod cli;
 pub mod core_engine;
 pub mod demo;

@@ -46,6 +46,26 @@ pub fn reload_certs(sh: &Shared) {
             tracing::error!(error = %e, "certificate reload failed; the previous certificate keeps serving");
         }
     }
+    publish_cert_expiry(sh);
+}
+
+/// Sets `deskguard_tls_cert_not_after_seconds{listener}` for every TLS
+/// listener (`sh.certs` holds their stores in listener order).
+pub fn publish_cert_expiry(sh: &Shared) {
+    let tls_listeners = sh.cfg.listeners.iter().filter(|l| !l.insecure);
+    for (l, store) in tls_listeners.zip(&sh.certs) {
+        let label = l.addr.to_string();
+        match store.not_after() {
+            Some(t) => sh
+                .metrics
+                .tls_cert_not_after
+                .with_label_values(&[&label])
+                .set(t),
+            None => {
+                tracing::warn!(listener = %label, "cannot read the certificate's notAfter; expiry not exported")
+            }
+        }
+    }
 }
 
 /// Watches the rules directory and reloads (debounced) on change.

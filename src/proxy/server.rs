@@ -139,6 +139,7 @@ pub async fn start(cfg: Config, loader: Arc<dyn EngineLoader>) -> anyhow::Result
         draining: AtomicBool::new(false),
         certs,
     });
+    crate::proxy::reload::publish_cert_expiry(&shared);
     let watcher = match crate::proxy::reload::watch_rules(shared.clone()) {
         Ok(w) => Some(w),
         Err(e) => {

@@ -78,6 +78,14 @@ impl CertStore {
         Ok(CertifiedKey::new(certs, signer))
     }
 
+    /// Unix time of the serving (leaf) certificate's notAfter.
+    pub fn not_after(&self) -> Option<i64> {
+        let ck = self.current.load();
+        ck.cert
+            .first()
+            .and_then(|c| crate::proxy::cert_expiry::not_after_unix(c.as_ref()))
+    }
+
     /// Re-reads the files; on error the current certificate stays.
     pub fn reload(&self) -> anyhow::Result<()> {
         let ck = Self::read(&self.cert_path, &self.key_path)?;
