@@ -114,13 +114,23 @@ async fn strict_mode_refuses_forbidden_fields_with_their_paths() {
     let desk = start(Kind::Freshdesk).await;
     let p = start_on_copy(&fx, desk.addr).await;
 
-    let (s, h, text) = create(&p, &fx, TICKET).await;
+    let two = TICKET.replace(r#""priority":1"#, r#""address":"Storgatan 1","priority":1"#);
+    let (s, h, text) = create(&p, &fx, &two).await;
     assert_eq!(s, 422, "{text}");
     assert_eq!(h.get("content-type").unwrap(), "application/problem+json");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["reason"], "forbidden_field", "{v}");
-    assert!(text.contains("twitter_id"), "names the path: {text}");
-    for value in ["@pelle", "19811218", "Hemligt123", "pelle@example.test"] {
+    assert!(
+        text.contains("twitter_id") && text.contains("address"),
+        "names every path: {text}"
+    );
+    for value in [
+        "@pelle",
+        "Storgatan",
+        "19811218",
+        "Hemligt123",
+        "pelle@example.test",
+    ] {
         assert!(!text.contains(value), "{value} in the problem: {text}");
     }
     assert!(desk.received().is_empty(), "nothing reached the helpdesk");

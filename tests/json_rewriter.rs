@@ -229,18 +229,16 @@ fn findings_carry_paths_with_indices_and_no_values() {
 
 #[test]
 fn strict_mode_refuses_forbidden_fields_by_path_only() {
-    let err = run(
-        "POST /strict",
-        r#"{"email":"a@b.se","address":"Storgatan 1"}"#,
-    )
-    .unwrap_err();
+    let input = r#"{"email":"a@b.se","address":"Storgatan 1","twitter_id":"@anna","x":{"y":1}}"#;
+    let err = run("POST /strict", input).unwrap_err();
     assert_eq!(
         err,
-        RedactError::ForbiddenField {
-            path: "address".into()
+        RedactError::ForbiddenFields {
+            paths: vec!["address".into(), "twitter_id".into(), "x".into()]
         }
     );
-    assert!(!err.to_string().contains("Storgatan"));
+    assert_eq!(err.to_string(), "forbidden fields: address, twitter_id, x");
+    assert!(!err.to_string().contains("Storgatan") && !err.to_string().contains("@anna"));
     assert!(run("POST /strict", r#"{"email":"a@b.se"}"#).is_ok());
 }
 

@@ -36,9 +36,10 @@ pub enum RedactError {
     /// A detector whose action is `reject` found something.
     #[error("rejected by detector {detector} in {path}")]
     Rejected { detector: String, path: String },
-    /// A field policy forbids a field that is present (strict mode).
-    #[error("forbidden field {path}")]
-    ForbiddenField { path: String },
+    /// A field policy forbids fields that are present (strict mode): every
+    /// forbidden path seen in the chunk that was being inspected.
+    #[error("forbidden fields: {}", paths.join(", "))]
+    ForbiddenFields { paths: Vec<String> },
     /// Input ended in the middle of a value.
     #[error("body ended unexpectedly ({reason})")]
     Truncated { reason: &'static str },
@@ -51,7 +52,7 @@ impl RedactError {
             RedactError::InvalidJson { .. } => "invalid_json",
             RedactError::TokenTooLong { .. } => "token_too_long",
             RedactError::Rejected { .. } => "rejected_content",
-            RedactError::ForbiddenField { .. } => "forbidden_field",
+            RedactError::ForbiddenFields { .. } => "forbidden_field",
             RedactError::Truncated { .. } => "truncated_body",
         }
     }

@@ -200,6 +200,8 @@ pub(crate) struct JsonRewriter {
     hash_id: String,
     pub findings: Vec<Finding>,
     pub tagging: Option<Box<Tagging>>,
+    /// Strict mode: forbidden paths seen in the current chunk.
+    forbidden: Vec<String>,
 }
 
 fn is_ws(b: u8) -> bool {
@@ -246,7 +248,18 @@ impl JsonRewriter {
             hash_id: String::new(),
             findings: Vec::new(),
             tagging: None,
+            forbidden: Vec::new(),
         }
+    }
+
+    /// Strict mode: refuses once a chunk has shown forbidden fields.
+    fn check_forbidden(&mut self) -> Result<(), RedactError> {
+        if self.forbidden.is_empty() {
+            return Ok(());
+        }
+        Err(RedactError::ForbiddenFields {
+            paths: std::mem::take(&mut self.forbidden),
+        })
     }
 
     fn err(at: u64, reason: &'static str) -> RedactError {
@@ -333,13 +346,14 @@ impl JsonRewriter {
             }
         }
         self.offset += chunk.len() as u64;
-        Ok(())
+        self.check_forbidden()
     }
 
     pub fn finish(&mut self, engine: &Engine, out: &mut Vec<u8>) -> Result<(), RedactError> {
         if self.st == St::Number {
             self.end_number(engine, out)?;
         }
+        self.check_forbidden()?;
         match self.st {
             St::Done => Ok(()),
             St::Value if self.multi && self.stack.is_empty() => Ok(()),
@@ -817,7 +831,10 @@ impl JsonRewriter {
             return Ok(Sink::Scan);
         }
         if self.mode == Mode::Strict && action == FieldAction::Drop {
-            return Err(RedactError::ForbiddenField { path });
+            // Keep reading so the refusal can list every forbidden field in
+            // this chunk; the value is discarded meanwhile.
+            self.forbidden.push(path);
+            return Ok(Sink::Discard);
         }
         let shadow = self.mode == Mode::Shadow;
         let kind = if shadow { ActionKind::Report } else { kind };
