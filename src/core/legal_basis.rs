@@ -261,11 +261,6 @@ impl LegalBasis {
             decided_by,
         }
     }
-
-    /// Every configured basis (for metric label pre-registration).
-    pub fn bases(&self) -> impl Iterator<Item = &str> {
-        self.retention.keys().map(String::as_str)
-    }
 }
 
 /// The address in `Name <addr>` or a bare address, lower-cased.

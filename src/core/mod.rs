@@ -17,7 +17,6 @@ pub mod ruleset;
 pub(crate) mod scanner;
 
 pub use action::PseudonymKey;
-pub use decode::Encoding;
 pub use error::{RedactError, RuleError, RuleErrors};
 pub use finding::{ActionKind, Finding};
 pub use legal_basis::LegalBasisDecision;

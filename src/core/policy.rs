@@ -15,15 +15,6 @@ pub enum Direction {
 }
 
 impl Direction {
-    /// Parses `request` / `response`.
-    pub fn parse(s: &str) -> Option<Direction> {
-        match s {
-            "request" => Some(Direction::Request),
-            "response" => Some(Direction::Response),
-            _ => None,
-        }
-    }
-
     /// Metric label.
     pub fn as_str(self) -> &'static str {
         match self {

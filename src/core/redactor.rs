@@ -224,11 +224,6 @@ impl Redactor {
     pub fn mode(&self) -> Mode {
         self.policy.mode
     }
-
-    /// The rule set this body is redacted with.
-    pub fn rules(&self) -> &Arc<Ruleset> {
-        &self.rules
-    }
 }
 
 /// Redacts a complete body in one go (tests, examples, small inputs).

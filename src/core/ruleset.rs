@@ -103,11 +103,6 @@ impl Ruleset {
         &self.examples
     }
 
-    /// Global settings.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// The legal-basis configuration, if the rules have one.
     pub fn legal_basis(&self) -> Option<&LegalBasis> {
         self.legal_basis.as_deref()

@@ -327,7 +327,7 @@ impl Scanner {
             prev_word = word;
             let class = info & !IS_WORD;
             if class != 0 {
-                self.candidate(engine, self.base + i as u64, b, class);
+                self.candidate(engine, self.base + i as u64, class);
             }
         }
         self.discovered = to;
@@ -388,7 +388,7 @@ impl Scanner {
         }
     }
 
-    fn candidate(&mut self, engine: &Engine, pos: u64, b: u8, class: u8) {
+    fn candidate(&mut self, engine: &Engine, pos: u64, class: u8) {
         let prev = self.before(pos);
         if class & (C_DIGIT | C_SIGN) != 0 && !is_word(prev) {
             let digit_start = class & C_DIGIT != 0 && !prev.is_ascii_digit();
@@ -405,7 +405,7 @@ impl Scanner {
             self.cands.push_back((pos, Cand::Email));
         }
         if class & (C_UPPER | C_HIGH) != 0 && !is_word(prev) {
-            self.word_candidates(engine, pos, b, class);
+            self.word_candidates(engine, pos, class);
         }
         if class & (C_HEX | C_COLON) != 0 && !is_word(prev) && prev != b':' && prev != b'.' {
             let mut i = 0;
@@ -418,7 +418,7 @@ impl Scanner {
         }
     }
 
-    fn word_candidates(&mut self, engine: &Engine, pos: u64, b: u8, class: u8) {
+    fn word_candidates(&mut self, engine: &Engine, pos: u64, class: u8) {
         if class & C_UPPER != 0
             && self.peek(pos + 1).is_ascii_uppercase()
             && self.peek(pos + 2).is_ascii_digit()
@@ -430,7 +430,6 @@ impl Scanner {
         if class & C_HIGH != 0 && !self.upper_at(pos) {
             return;
         }
-        let _ = b;
         let (word_end, known) = self.word_at(engine, pos);
         if known && !engine.kind(Kind::Name).is_empty() {
             self.cands.push_back((pos, Cand::Name));
