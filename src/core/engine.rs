@@ -8,7 +8,7 @@
 //! *where* something could start, cheaply, and runs each detector's small
 //! anchored regex and validator only there.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use aho_corasick::dfa::DFA;
 use aho_corasick::MatchKind;
@@ -26,6 +26,8 @@ pub(crate) const C_UPPER: u8 = 8;
 pub(crate) const C_HIGH: u8 = 16;
 pub(crate) const C_HEX: u8 = 32;
 pub(crate) const C_COLON: u8 = 64;
+/// Bit of [`Engine::byte_info`] marking word bytes (letters, digits, UTF-8).
+pub(crate) const IS_WORD: u8 = 0x80;
 
 /// What a keyword-automaton pattern means, per detector index.
 #[derive(Debug, Default, Clone)]
@@ -60,8 +62,13 @@ pub(crate) struct Engine {
     /// Bitmap of the (ASCII-lower-cased) first two bytes of every keyword:
     /// the automaton only starts where one of them begins a word.
     pub kw_pairs: Vec<u64>,
-    pub class: [u8; 256],
-    pub by_kind: HashMap<Kind, Vec<u16>>,
+    /// Per byte: [`IS_WORD`] plus the candidate classes it can start.
+    pub byte_info: [u8; 256],
+    /// Detector indices per kind, indexed by `Kind as usize` (no hashing
+    /// on the candidate path).
+    by_kind: [Vec<u16>; Kind::COUNT],
+    /// Number then postal detectors: what a digit-run candidate tries.
+    pub numeric: Vec<u16>,
     pub number_min_digits: usize,
     pub gazetteer: Gazetteer,
     pub renderer: Renderer,
@@ -76,13 +83,17 @@ pub(crate) struct Engine {
 
 impl Engine {
     pub fn new(detectors: Vec<Detector>, gazetteer: Gazetteer, settings: &Settings) -> Engine {
-        let mut by_kind: HashMap<Kind, Vec<u16>> = HashMap::new();
+        let mut by_kind: [Vec<u16>; Kind::COUNT] = Default::default();
         for (i, d) in detectors.iter().enumerate() {
-            by_kind.entry(d.kind).or_default().push(i as u16);
+            by_kind[d.kind as usize].push(i as u16);
         }
+        let numeric = [Kind::Number, Kind::Postal]
+            .iter()
+            .flat_map(|&k| by_kind[k as usize].iter().copied())
+            .collect();
         let (keywords, ac, kw_pairs) = build_keywords(&detectors);
         let mut class = [0u8; 256];
-        let has = |k: Kind| by_kind.contains_key(&k);
+        let has = |k: Kind| !by_kind[k as usize].is_empty();
         if has(Kind::Number) || has(Kind::Postal) {
             class[b'0' as usize..=b'9' as usize].fill(C_DIGIT);
             class[b'+' as usize] = C_SIGN;
@@ -107,6 +118,11 @@ impl Engine {
             }
             class[b':' as usize] |= C_COLON;
         }
+        for (b, c) in class.iter_mut().enumerate() {
+            if (b as u8).is_ascii_alphanumeric() || b >= 0x80 {
+                *c |= IS_WORD;
+            }
+        }
         let number_min_digits = detectors
             .iter()
             .filter(|d| matches!(d.kind, Kind::Number | Kind::Postal))
@@ -121,7 +137,7 @@ impl Engine {
             .max()
             .unwrap_or(48);
         let back_reach = if has(Kind::Email) { EMAIL_LOCAL_MAX } else { 0 };
-        let mut field_exact: HashMap<String, FieldCtx> = HashMap::new();
+        let mut field_exact: HashMap<String, FieldCtx> = HashMap::default();
         let mut field_globs = Vec::new();
         for (i, d) in detectors.iter().enumerate() {
             for (list, whole) in [(&d.fields, false), (&d.value_fields, true)] {
@@ -140,8 +156,9 @@ impl Engine {
             keywords,
             ac,
             kw_pairs,
-            class,
+            byte_info: class,
             by_kind,
+            numeric,
             number_min_digits,
             gazetteer,
             renderer: Renderer::new(&settings.mask_template, &settings.hash_template),
@@ -167,7 +184,7 @@ impl Engine {
     }
 
     pub fn kind(&self, k: Kind) -> &[u16] {
-        self.by_kind.get(&k).map_or(&[], Vec::as_slice)
+        &self.by_kind[k as usize]
     }
 
     /// What a JSON field name (last path segment) brings into context.
@@ -207,7 +224,7 @@ fn pair_index(a: u8, b: u8) -> usize {
 }
 
 fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, Vec<u64>) {
-    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::default();
     let mut keywords: Vec<Keyword> = Vec::new();
     let mut patterns: Vec<Vec<u8>> = Vec::new();
     let mut add = |word: &str, exact: bool, det: u16, role: fn(&mut Keyword) -> &mut Vec<u16>| {

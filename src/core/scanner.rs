@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::Anchored;
-use regex_automata::dfa::Automaton as _;
+use regex_automata::dfa::{onepass, Automaton as _};
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored as ReAnchored, Input};
 
@@ -22,6 +22,7 @@ use super::decode::{Decoder, Encoding, ViewBuf};
 use super::detect::{DetectorAction, Kind};
 use super::engine::{
     Engine, FieldCtx, C_AT, C_COLON, C_DIGIT, C_HEX, C_HIGH, C_SIGN, C_UPPER, EMAIL_LOCAL_MAX,
+    IS_WORD,
 };
 use super::error::RedactError;
 use super::finding::{ActionKind, Finding};
@@ -85,7 +86,8 @@ pub(crate) struct Scanner {
     hits: VecDeque<Hit>,
     pending: Vec<Match>,
     scan_cursors: Vec<u64>,
-    caps: Vec<Option<Captures>>,
+    /// Per detector: one-pass cache and captures for value groups.
+    caps: Vec<(Option<onepass::Cache>, Option<Captures>)>,
     ctx: FieldCtx,
     path: String,
     shadow: bool,
@@ -111,7 +113,7 @@ impl Scanner {
             hits: VecDeque::new(),
             pending: Vec::new(),
             scan_cursors: vec![0; engine.kind(Kind::Scan).len()],
-            caps: engine.detectors.iter().map(|_| None).collect(),
+            caps: engine.detectors.iter().map(|_| (None, None)).collect(),
             ctx: FieldCtx::default(),
             path: String::new(),
             shadow: false,
@@ -312,22 +314,38 @@ impl Scanner {
         let mut prev_word = is_word(self.before(from));
         let keywords = engine.ac.is_some();
         let (start, end) = ((from - self.base) as usize, (to - self.base) as usize);
-        for i in start..end {
+        let mut i = start;
+        while i < end {
             let b = self.vb.view[i];
             // One table lookup gives both the candidate class and whether
-            // the byte is part of a word.
-            let info = WORD_AND_CLASS[b as usize] | engine.class[b as usize];
-            let word = info & IS_WORD != 0;
-            if word && !prev_word && keywords {
-                let next = self.vb.view.get(i + 1).copied().unwrap_or(b' ');
-                if engine.kw_pair(b, next) {
-                    self.keywords_at(engine, self.base + i as u64);
+            // the byte is part of a word. Inside a word nothing can start:
+            // every class but `@` needs a word start, and `@` is no word byte.
+            let info = engine.byte_info[b as usize];
+            if info & IS_WORD == 0 {
+                prev_word = false;
+                if info != 0 {
+                    self.candidate(engine, self.base + i as u64, info);
+                }
+                i += 1;
+                continue;
+            }
+            if !prev_word {
+                if keywords {
+                    let next = self.vb.view.get(i + 1).copied().unwrap_or(b' ');
+                    if engine.kw_pair(b, next) {
+                        self.keywords_at(engine, self.base + i as u64);
+                    }
+                }
+                let class = info & !IS_WORD;
+                if class != 0 {
+                    self.candidate(engine, self.base + i as u64, class);
                 }
             }
-            prev_word = word;
-            let class = info & !IS_WORD;
-            if class != 0 {
-                self.candidate(engine, self.base + i as u64, class);
+            prev_word = true;
+            i += 1;
+            // Skip the rest of the word.
+            while i < end && engine.byte_info[self.vb.view[i] as usize] & IS_WORD != 0 {
+                i += 1;
             }
         }
         self.discovered = to;
@@ -515,15 +533,7 @@ impl Scanner {
         match cand {
             Cand::Number(digits) => {
                 let digits = usize::from(digits);
-                for &d in engine
-                    .kind(Kind::Number)
-                    .iter()
-                    .chain(engine.kind(Kind::Postal))
-                {
-                    if engine.detectors[d as usize].min_digits <= digits {
-                        self.try_detector(engine, d, pos, pos)?;
-                    }
-                }
+                self.try_numbers(engine, &engine.numeric, digits, pos)?;
             }
             Cand::Email => {
                 let start = self.local_part_start(pos);
@@ -538,6 +548,21 @@ impl Scanner {
             Cand::Name => self.try_all(engine, Kind::Name, pos)?,
             Cand::PostalWord => self.try_all(engine, Kind::Postal, pos)?,
             Cand::One(d) => self.try_detector(engine, d, pos, pos)?,
+        }
+        Ok(())
+    }
+
+    fn try_numbers(
+        &mut self,
+        engine: &Engine,
+        dets: &[u16],
+        digits: usize,
+        pos: u64,
+    ) -> Result<(), RedactError> {
+        for &d in dets {
+            if engine.detectors[d as usize].min_digits <= digits {
+                self.try_detector(engine, d, pos, pos)?;
+            }
         }
         Ok(())
     }
@@ -610,8 +635,21 @@ impl Scanner {
                     },
                 };
                 let input = input.clone().range(s..end);
-                let caps = self.caps[d as usize].get_or_insert_with(|| det.regex.create_captures());
-                det.regex.search_captures(&input, caps);
+                let caps = &mut self.caps[d as usize];
+                match (&det.captures, caps) {
+                    (Some(dfa), (cache, caps)) => {
+                        let cache = cache.get_or_insert_with(|| dfa.create_cache());
+                        let caps = caps.get_or_insert_with(|| dfa.create_captures());
+                        if dfa.try_search(cache, &input, caps).is_err() {
+                            caps.set_pattern(None);
+                        }
+                    }
+                    (None, (_, caps)) => {
+                        let caps = caps.get_or_insert_with(|| det.regex.create_captures());
+                        det.regex.search_captures(&input, caps);
+                    }
+                }
+                let caps = self.caps[d as usize].1.as_ref().expect("set above");
                 match (caps.get_match(), caps.get_group(g)) {
                     (Some(m), Some(v)) => (m.range(), v.range()),
                     _ => return Ok(()),
@@ -888,22 +926,6 @@ impl Scanner {
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b >= 0x80
 }
-
-/// Bit of [`WORD_AND_CLASS`] marking word bytes; candidate classes use the low bits.
-const IS_WORD: u8 = 0x80;
-
-/// `IS_WORD` for letters, digits and UTF-8 bytes (see [`is_word`]).
-const WORD_AND_CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        if (b as u8).is_ascii_alphanumeric() || b >= 0x80 {
-            t[b] = IS_WORD;
-        }
-        b += 1;
-    }
-    t
-};
 
 /// Escapes text for the inside of a JSON string.
 pub(crate) fn json_escape(text: &str, out: &mut Vec<u8>) {

@@ -9,7 +9,7 @@ pub mod validate;
 
 use std::sync::Arc;
 
-use regex_automata::dfa::dense;
+use regex_automata::dfa::{dense, onepass};
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 
@@ -37,6 +37,8 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// How many kinds there are (for per-kind tables).
+    pub const COUNT: usize = 9;
     /// Every kind name, for error messages.
     pub const NAMES: &'static [&'static str] = &[
         "number", "email", "iban", "ipv6", "keyword", "prefix", "name", "postal", "scan",
@@ -98,6 +100,10 @@ pub struct Detector {
     /// answers "is there a match here, and where does it end" in a few
     /// nanoseconds, so most candidates never reach the general regex engine.
     pub fast: Option<dense::DFA<Vec<u32>>>,
+    /// A one-pass DFA for patterns with a `value` group, when the pattern is
+    /// one-pass: it resolves the group on the matched span at DFA speed,
+    /// where the general engine pays thousands of instructions per call.
+    pub captures: Option<onepass::DFA>,
 }
 
 impl Detector {
@@ -185,6 +191,25 @@ impl Detector {
             .syntax(syntax::Config::new().utf8(false))
             .build(pattern)
             .ok()
+    }
+
+    /// Builds the one-pass capture DFA for a pattern with a `value` group
+    /// (see [`Detector::captures`]); `None` if there is no such group or
+    /// the pattern is not one-pass.
+    pub fn capture_dfa(pattern: &str, kind: Kind) -> Option<onepass::DFA> {
+        if kind == Kind::Scan || !pattern.contains("value>") {
+            return None;
+        }
+        onepass::DFA::builder()
+            .syntax(syntax::Config::new().utf8(false))
+            .build(pattern)
+            .ok()
+            .filter(|dfa| {
+                dfa.get_nfa()
+                    .group_info()
+                    .to_index(regex_automata::PatternID::ZERO, "value")
+                    .is_some()
+            })
     }
 
     /// Index of the `value` capture group, if the pattern has one.

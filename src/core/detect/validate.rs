@@ -10,7 +10,7 @@
 //! Dates are checked against a fixed reference year ([`REFERENCE_YEAR`])
 //! rather than the clock so that results are deterministic and testable.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use std::sync::OnceLock;
 
 use super::gazetteer::Gazetteer;
@@ -1121,8 +1121,16 @@ fn cue_sets() -> &'static (HashSet<&'static str>, HashSet<&'static str>) {
 
 /// Whether a word, lower-cased, is in a set of lower-case words.
 fn in_set(a: &str, set: &HashSet<&'static str>) -> bool {
-    if a.bytes().all(|b| !b.is_ascii_uppercase()) && a.is_ascii() {
+    if a.bytes().all(|b| !b.is_ascii_uppercase()) {
         return set.contains(a);
+    }
+    // Lower-case on the stack: this runs on every cued candidate.
+    let mut buf = [0u8; 64];
+    if a.is_ascii() && a.len() <= buf.len() {
+        let lower = &mut buf[..a.len()];
+        lower.copy_from_slice(a.as_bytes());
+        lower.make_ascii_lowercase();
+        return std::str::from_utf8(lower).is_ok_and(|w| set.contains(w));
     }
     set.contains(a.to_lowercase().as_str())
 }
