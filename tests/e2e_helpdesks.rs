@@ -355,6 +355,38 @@ async fn zendesk_routes_through_deskguard() {
     .await;
     assert_eq!(s, 200);
     assert_clean("the update", &desk.last().text());
+
+    // Tags on update: "tags" (replace) and "remove_tags" would wipe the
+    // legal-basis tags; through deskguard an update can only add tags.
+    let (s, _, b) = send(
+        &c,
+        "PUT",
+        &url(addr, &format!("/api/v2/tickets/{}", ids[1])),
+        &[CT],
+        json_body(&json!({"ticket": {
+            "tags": ["only-this"],
+            "additional_tags": ["vip"],
+            "remove_tags": ["legal-basis:legitimate_interest", "retention:1y-inactive"],
+        }})),
+    )
+    .await;
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
+    let sent = desk.last().json();
+    assert_eq!(
+        sent["ticket"],
+        json!({"additional_tags": ["vip"]}),
+        "{sent}"
+    );
+    let stored = desk.state.lock().unwrap().tickets[1]["tags"].clone();
+    assert_eq!(
+        stored,
+        json!([
+            "lms",
+            "legal-basis:legitimate_interest",
+            "retention:1y-inactive",
+            "vip"
+        ])
+    );
     p.shutdown().await;
 }
 

@@ -490,6 +490,19 @@ fn zendesk(s: &mut State, method: &str, path: &str, input: Value) -> Resp {
                     s.tickets[i][k] = v.clone();
                 }
             }
+            // "additional_tags" adds to the list, "remove_tags" removes from it.
+            let mut tags: Vec<Value> = s.tickets[i]["tags"].as_array().cloned().unwrap_or_default();
+            if let Some(add) = t_in.get("additional_tags").and_then(Value::as_array) {
+                for t in add {
+                    if !tags.contains(t) {
+                        tags.push(t.clone());
+                    }
+                }
+            }
+            if let Some(rm) = t_in.get("remove_tags").and_then(Value::as_array) {
+                tags.retain(|t| !rm.contains(t));
+            }
+            s.tickets[i]["tags"] = json!(tags);
             if let Some(c) = t_in.get("comment").filter(|c| c.is_object()) {
                 let cid = s.id();
                 let c = zd_comment(cid, 7001, c);
