@@ -355,5 +355,226 @@ async fn zendesk_routes_through_deskguard() {
     .await;
     assert_eq!(s, 200);
     assert_clean("the update", &desk.last().text());
+
+    // Tags on update: "tags" (replace) and "remove_tags" would wipe the
+    // legal-basis tags; through deskguard an update can only add tags.
+    let (s, _, b) = send(
+        &c,
+        "PUT",
+        &url(addr, &format!("/api/v2/tickets/{}", ids[1])),
+        &[CT],
+        json_body(&json!({"ticket": {
+            "tags": ["only-this"],
+            "additional_tags": ["vip"],
+            "remove_tags": ["legal-basis:legitimate_interest", "retention:1y-inactive"],
+        }})),
+    )
+    .await;
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
+    let sent = desk.last().json();
+    assert_eq!(
+        sent["ticket"],
+        json!({"additional_tags": ["vip"]}),
+        "{sent}"
+    );
+    let stored = desk.state.lock().unwrap().tickets[1]["tags"].clone();
+    assert_eq!(
+        stored,
+        json!([
+            "lms",
+            "legal-basis:legitimate_interest",
+            "retention:1y-inactive",
+            "vip"
+        ])
+    );
     p.shutdown().await;
+}
+
+const BOUNDARY: &str = "----deskguardE2E5h3q";
+
+fn form(parts: &[(&str, Option<&str>, &str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, filename, ct, content) in parts {
+        out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let mut cd = format!("Content-Disposition: form-data; name=\"{name}\"");
+        if let Some(f) = filename {
+            cd.push_str(&format!("; filename=\"{f}\""));
+        }
+        out.extend_from_slice(format!("{cd}\r\nContent-Type: {ct}\r\n\r\n").as_bytes());
+        out.extend_from_slice(content);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    out
+}
+
+#[tokio::test]
+async fn freshdesk_multipart_ticket_creation() {
+    let fx = fixture();
+    let desk = start(Kind::Freshdesk).await;
+    let p = start_proxy_core(&fx, desk.addr, "profile = \"freshdesk\"\n").await;
+    let addr = p.listen_addrs[0];
+    let c = client(&fx.certs.ca, false);
+    let ct_value = format!("multipart/form-data; boundary={BOUNDARY}");
+    let ct = ("content-type", ct_value.as_str());
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n"
+        .iter()
+        .copied()
+        .chain((0u8..=255).cycle().take(70_000))
+        .collect();
+
+    let body_bytes = form(&[
+        ("email", None, "text/plain", b"anna.svensson@kund.example"),
+        ("subject", None, "text/plain", b"Inloggning"),
+        (
+            "description",
+            None,
+            "text/html",
+            format!("<p>{TEXT}</p>").as_bytes(),
+        ),
+        ("twitter_id", None, "text/plain", b"@anna"),
+        ("tags[]", None, "text/plain", b"lms"),
+        (
+            "custom_fields[cf_legal_basis]",
+            None,
+            "text/plain",
+            b"consent",
+        ),
+        ("attachments[]", Some("screen.png"), "image/png", &png),
+        (
+            "attachments[]",
+            Some("logg.txt"),
+            "text/plain",
+            TEXT.as_bytes(),
+        ),
+    ]);
+    // Streamed in small frames: the core sees arbitrary chunk boundaries.
+    let frames: Vec<&'static [u8]> = Box::leak(body_bytes.into_boxed_slice())
+        .chunks(997)
+        .collect();
+    let (s, h, b) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets"),
+        &[ct],
+        chunked(&frames),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&b).into_owned();
+    assert_eq!(s, 201, "{text}");
+    assert_eq!(h.get("x-legal-basis").unwrap(), "contract");
+    assert_eq!(h.get("x-retention-class").unwrap(), "relationship+1y");
+    assert_clean("the client's answer", &text);
+
+    let arrived = desk.last();
+    assert_clean("the upstream request", &arrived.text());
+    let a =
+        helpdesk_fakes::form_to_json(&arrived.body, BOUNDARY).expect("valid multipart upstream");
+    assert!(a.get("twitter_id").is_none(), "{a}");
+    assert_eq!(a["email"], "anna.svensson@kund.example");
+    assert_eq!(
+        a["tags"],
+        json!(["lms", "legal-basis:contract", "retention:relationship+1y"])
+    );
+    assert_eq!(a["custom_fields"]["cf_legal_basis"], "contract");
+    assert!(a["description"]
+        .as_str()
+        .unwrap()
+        .contains("[REDACTED:se.personnummer]"));
+    let files = a["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(
+        files[0]["size"],
+        png.len(),
+        "the image passes byte for byte"
+    );
+    let start = find(&arrived.body, b"\x89PNG").unwrap();
+    assert_eq!(&arrived.body[start..start + png.len()], png.as_slice());
+    assert!(files[1]["content"]
+        .as_str()
+        .unwrap()
+        .contains("[REDACTED:se.personnummer]"));
+
+    // Malformed (no closing boundary): refused before the helpdesk sees it.
+    let before = desk.received().len();
+    let mut bad = form(&[("email", None, "text/plain", b"a@example.test")]);
+    bad.truncate(bad.len() - 10);
+    let (s, h, b) = send(&c, "POST", &url(addr, "/api/v2/tickets"), &[ct], body(bad)).await;
+    assert_eq!(s, 422, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(h.get("content-type").unwrap(), "application/problem+json");
+    assert!(String::from_utf8_lossy(&b).contains("invalid_multipart"));
+    // No boundary parameter.
+    let (s, _, _) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets"),
+        &[("content-type", "multipart/form-data")],
+        body(form(&[("email", None, "text/plain", b"a@example.test")])),
+    )
+    .await;
+    assert_eq!(s, 422);
+    // A route whose policy says nothing about attachments refuses binary
+    // files (attachments = "refuse" is the default); here the route has no
+    // policy at all (Freshdesk's forward endpoint).
+    let (s, _, b) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets/101/forward"),
+        &[ct],
+        body(form(&[
+            ("body", None, "text/plain", b"Hej"),
+            (
+                "attachments[]",
+                Some("x.png"),
+                "image/png",
+                b"\x89PNG\r\n\x1a\n",
+            ),
+        ])),
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(String::from_utf8_lossy(&b).contains("attachment_refused"));
+    assert_eq!(
+        desk.received().len(),
+        before,
+        "nothing refused reached the helpdesk"
+    );
+    // Replies drop attachments by policy: the part is removed whole.
+    let (s, _, b) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets/101/reply"),
+        &[ct],
+        body(form(&[
+            ("body", None, "text/plain", TEXT.as_bytes()),
+            (
+                "attachments[]",
+                Some("x.png"),
+                "image/png",
+                b"\x89PNG\r\n\x1a\n",
+            ),
+        ])),
+    )
+    .await;
+    assert_eq!(s, 201, "{}", String::from_utf8_lossy(&b));
+    let arrived = desk.last();
+    assert_clean("the reply", &arrived.text());
+    assert!(!arrived.text().contains("PNG"), "{}", arrived.text());
+    let (_, m) = admin_get(p.admin_addr, "/metrics").await;
+    for reason in ["invalid_multipart", "attachment_refused"] {
+        assert!(
+            metric(
+                &m,
+                &format!(
+                    "deskguard_fail_closed_total{{direction=\"request\",reason=\"{reason}\"}}"
+                )
+            ) >= 1.0,
+            "{reason} counted: {m}"
+        );
+    }
+    p.shutdown().await;
+}
+
+fn find(h: &[u8], n: &[u8]) -> Option<usize> {
+    h.windows(n.len()).position(|w| w == n)
 }

@@ -223,9 +223,9 @@ async fn rt_tickets_through_deskguard() {
 }
 
 /// Replies and comments through deskguard are redacted before RT stores
-/// them (attachments, which cannot be inspected, never arrive); personal data
-/// that reached RT another way (e-mail) is redacted when read through
-/// deskguard, and base64 attachment content is not passed at all.
+/// them, base64 text attachments included (decoded, scanned, re-encoded);
+/// binary attachments are refused; personal data that reached RT another way
+/// (e-mail) is redacted when read through deskguard, base64 `Content` too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rt_replies_and_message_reads_through_deskguard() {
     use base64::Engine as _;
@@ -273,11 +273,34 @@ async fn rt_replies_and_message_reads_through_deskguard() {
         assert_eq!(s, 201, "{out}");
         assert!(out.contains(answer), "{out}");
     }
+    // A binary attachment cannot be inspected: refused, RT never sees it.
+    let png = base64::engine::general_purpose::STANDARD.encode(b"\x89PNG\r\n\x1a\n\x00\x00");
+    let m = json!({"Content": "Svar", "ContentType": "text/plain",
+                   "Attachments": [{"FileName": "a.png", "FileType": "image/png", "FileContent": png}]});
+    let (s, _, b) = send(
+        &c,
+        "POST",
+        &url(addr, &format!("/REST/2.0/ticket/{id}/comment")),
+        &[
+            ("content-type", "application/json"),
+            ("authorization", AGENT),
+        ],
+        body(serde_json::to_vec(&m).unwrap()),
+    )
+    .await;
+    assert_eq!(s, 422, "{}", String::from_utf8_lossy(&b));
+    assert!(String::from_utf8_lossy(&b).contains("attachment_refused"));
+
     let msgs = direct.ticket_messages(id).unwrap();
     let kinds: Vec<&str> = msgs.iter().map(|m| m.kind.as_str()).collect();
-    // One text part each: the attachment was dropped on the way in.
-    assert_eq!(kinds, ["Create", "Correspond", "Comment"], "{msgs:#?}");
+    // Message and attached file for each; nothing from the refused comment.
+    assert_eq!(
+        kinds,
+        ["Create", "Correspond", "Correspond", "Comment", "Comment"],
+        "{msgs:#?}"
+    );
     assert!(msgs[0].body.contains("19811218-9876"), "seeded directly");
+    let mut files = 0;
     for m in &msgs[1..] {
         for pii in PII {
             assert!(
@@ -287,8 +310,16 @@ async fn rt_replies_and_message_reads_through_deskguard() {
                 m.body
             );
         }
-        assert!(m.body.starts_with("Svar: "), "{}", m.body);
+        // Read straight from RT: the stored file is the redacted text.
+        let att = direct.attachment(m.attachment).unwrap();
+        if att["Filename"] == "pnr.txt" || m.body.starts_with("Hej!") {
+            files += 1;
+            assert!(m.body.contains("[REDACTED:se.personnummer]"), "{}", m.body);
+        } else {
+            assert!(m.body.starts_with("Svar: "), "{}", m.body);
+        }
     }
+    assert_eq!(files, 2, "one attached file per reply: {msgs:#?}");
 
     // Reading the seeded message through deskguard.
     let create = &msgs[0];
@@ -323,7 +354,17 @@ async fn rt_replies_and_message_reads_through_deskguard() {
     .await;
     assert_eq!(s, 200);
     let att: Value = serde_json::from_slice(&b).unwrap();
-    assert!(att.get("Content").is_none(), "base64 content passed: {att}");
     assert_eq!(att["id"], json!(create.attachment));
+    let content = base64::engine::general_purpose::STANDARD
+        .decode(att["Content"].as_str().expect("base64 Content"))
+        .unwrap();
+    let content = String::from_utf8(content).unwrap();
+    for pii in PII {
+        assert!(
+            !content.contains(pii),
+            "{pii} in the attachment read: {content}"
+        );
+    }
+    assert!(content.contains("[REDACTED:se.personnummer]"), "{content}");
     p.shutdown().await;
 }

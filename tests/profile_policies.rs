@@ -151,8 +151,13 @@ fn rt_ticket_create_keeps_what_the_ticket_needs_and_drops_the_rest() {
     });
     let out = redact("rt", "POST", "/REST/2.0/ticket", Request, &body);
     assert_eq!(
+        out["Attachments"], body["Attachments"],
+        "text file inspected, kept"
+    );
+    assert_eq!(
         keys(&out),
         [
+            "Attachments",
             "Content",
             "ContentType",
             "CustomFields",
@@ -181,7 +186,15 @@ fn rt_correspond_keeps_only_the_message() {
         Request,
         &body,
     );
-    assert_eq!(keys(&out), ["Content", "ContentType", "TimeTaken"]);
+    assert_eq!(
+        keys(&out),
+        ["Attachments", "Content", "ContentType", "TimeTaken"]
+    );
+    // The base64 text file was decoded, inspected and re-encoded.
+    assert_eq!(
+        out["Attachments"],
+        json!([{"FileName": "x", "FileType": "text/plain", "FileContent": "eA=="}])
+    );
 }
 
 #[test]
@@ -242,10 +255,21 @@ fn rt_ticket_read_keeps_its_structure() {
 
 #[test]
 fn rt_attachment_base64_content_does_not_pass_uninspected() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
     let a = fixture("attachment-get.json");
-    assert!(a["Content"].is_string());
+    let original = b64
+        .decode(a["Content"].as_str().unwrap().trim_end())
+        .unwrap();
+    assert!(String::from_utf8_lossy(&original).contains("My phone is +"));
     let out = redact("rt", "GET", "/REST/2.0/attachment/1", Response, &a);
-    assert!(out.get("Content").is_none(), "{out}");
+    // Decoded, inspected, re-encoded.
+    let content = b64.decode(out["Content"].as_str().unwrap()).unwrap();
+    let content = String::from_utf8(content).unwrap();
+    assert!(
+        content.contains("My phone is [REDACTED:contact.phone]"),
+        "{content}"
+    );
     assert_eq!(out["MessageId"], a["MessageId"]);
     assert_eq!(out["TransactionId"], a["TransactionId"]);
 }

@@ -40,6 +40,16 @@ pub enum RedactError {
     /// forbidden path seen in the chunk that was being inspected.
     #[error("forbidden fields: {}", paths.join(", "))]
     ForbiddenFields { paths: Vec<String> },
+    /// A `multipart/form-data` body that cannot be parsed (no boundary,
+    /// over-long part headers, missing closing boundary, …).
+    #[error("invalid multipart body at byte {offset}: {reason}")]
+    InvalidMultipart { offset: u64, reason: &'static str },
+    /// Base64 content that must be inspected is not valid base64.
+    #[error("invalid base64 content in {path}")]
+    InvalidBase64 { path: String },
+    /// A binary attachment the policy refuses (`attachments = "refuse"`).
+    #[error("binary attachment in {path} refused by the route's policy")]
+    AttachmentRefused { path: String },
     /// Input ended in the middle of a value.
     #[error("body ended unexpectedly ({reason})")]
     Truncated { reason: &'static str },
@@ -54,6 +64,9 @@ impl RedactError {
             RedactError::Rejected { .. } => "rejected_content",
             RedactError::ForbiddenFields { .. } => "forbidden_field",
             RedactError::Truncated { .. } => "truncated_body",
+            RedactError::InvalidMultipart { .. } => "invalid_multipart",
+            RedactError::InvalidBase64 { .. } => "invalid_base64",
+            RedactError::AttachmentRefused { .. } => "attachment_refused",
         }
     }
 }

@@ -6,12 +6,13 @@
 use std::sync::Arc;
 
 use super::action::{PseudonymKey, Pseudonymizer};
+use super::b64::{B64Inspector, Ctx as B64Ctx};
 use super::decode::Encoding;
 use super::engine::Engine;
 use super::error::RedactError;
 use super::finding::{ActionKind, Finding};
 use super::legal_basis::{LegalBasis, LegalBasisDecision, TaggingTarget};
-use super::policy::{FieldAction, FieldPolicy, Mode};
+use super::policy::{Attachments, FieldAction, FieldPolicy, Mode};
 use super::ruleset::Settings;
 use super::scanner::{json_escape, Scanner};
 
@@ -134,6 +135,8 @@ enum Sink {
     Hash,
     /// Consumed silently (a dropped field).
     Discard,
+    /// Strings hold base64: decoded, inspected, re-encoded (other values copied).
+    Base64,
 }
 
 #[derive(Debug)]
@@ -195,6 +198,7 @@ pub(crate) struct JsonRewriter {
     num: Vec<u8>,
     num_start: u64,
     scanner: Scanner,
+    b64: B64Inspector,
     hasher: Option<Pseudonymizer>,
     hash_depth: usize,
     hash_id: String,
@@ -243,6 +247,7 @@ impl JsonRewriter {
             num: Vec::new(),
             num_start: 0,
             scanner: Scanner::new(engine),
+            b64: B64Inspector::default(),
             hasher: None,
             hash_depth: 0,
             hash_id: String::new(),
@@ -772,6 +777,11 @@ impl JsonRewriter {
                         self.mode == Mode::Shadow,
                     );
                 }
+                if sink == Sink::Base64 {
+                    let path = self.display_path();
+                    let refuse = self.policy.attachments == Attachments::Refuse;
+                    self.b64.reset(&path, refuse, self.mode == Mode::Shadow);
+                }
                 self.maybe_capture();
                 self.st = St::Str;
             }
@@ -822,6 +832,7 @@ impl JsonRewriter {
         let (sink, kind, id) = match action {
             FieldAction::Keep => return Ok(Sink::Copy),
             FieldAction::Scan => return Ok(Sink::Scan),
+            FieldAction::Base64 => return Ok(Sink::Base64),
             FieldAction::Hash => (Sink::Hash, ActionKind::Hash, "policy.hash"),
             FieldAction::Drop => (Sink::Discard, ActionKind::Drop, "policy.drop"),
         };
@@ -860,6 +871,16 @@ impl JsonRewriter {
         self.capture_bytes(run);
         match self.value_sink {
             Sink::Scan => self.scanner.push(engine, &self.key, run, out)?,
+            Sink::Base64 => {
+                let field = engine.field_ctx(self.last_key());
+                let mut cx = B64Ctx {
+                    engine,
+                    key: &self.key,
+                    scanner: &mut self.scanner,
+                    field,
+                };
+                self.b64.push(&mut cx, run, out)?
+            }
             sink => write_to(sink, &mut self.hasher, run, out),
         }
         if !closed {
@@ -867,6 +888,17 @@ impl JsonRewriter {
         }
         if self.value_sink == Sink::Scan {
             self.scanner.finish(engine, &self.key, out)?;
+            self.findings.append(&mut self.scanner.findings);
+        }
+        if self.value_sink == Sink::Base64 {
+            let field = engine.field_ctx(self.last_key());
+            let mut cx = B64Ctx {
+                engine,
+                key: &self.key,
+                scanner: &mut self.scanner,
+                field,
+            };
+            self.b64.finish(&mut cx, out)?;
             self.findings.append(&mut self.scanner.findings);
         }
         let sink = self.value_sink;
@@ -963,7 +995,7 @@ impl JsonRewriter {
 
 fn write_to(sink: Sink, hasher: &mut Option<Pseudonymizer>, bytes: &[u8], out: &mut Vec<u8>) {
     match sink {
-        Sink::Copy | Sink::Scan => out.extend_from_slice(bytes),
+        Sink::Copy | Sink::Scan | Sink::Base64 => out.extend_from_slice(bytes),
         Sink::Hash => {
             if let Some(h) = hasher {
                 h.update(bytes);

@@ -4,6 +4,7 @@
 //! deterministic and tested without sockets.
 
 pub mod action;
+pub(crate) mod b64;
 pub(crate) mod decode;
 pub mod detect;
 pub(crate) mod engine;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod finding;
 pub(crate) mod json;
 pub mod legal_basis;
+pub(crate) mod multipart;
 pub mod policy;
 pub mod redactor;
 pub mod ruleset;

@@ -47,6 +47,9 @@ pub enum FieldAction {
     Keep,
     /// Run the detectors over its strings.
     Scan,
+    /// Strings hold base64 content (RT attachments): decoded, inspected
+    /// when it is text, re-encoded; binary content follows `attachments`.
+    Base64,
     /// Replace by a keyed pseudonym.
     Hash,
     /// Remove the key and its value.
@@ -69,6 +72,16 @@ impl Otherwise {
             Otherwise::Scan => FieldAction::Scan,
         }
     }
+}
+
+/// What happens to content that cannot be inspected: binary file parts of
+/// `multipart/form-data` and binary base64 attachments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attachments {
+    /// Passes unchanged.
+    Pass,
+    /// Refuses the body (422 for requests, 502 for responses).
+    Refuse,
 }
 
 /// A route: an HTTP method (or `*`) and a path template whose `{name}`
@@ -134,6 +147,8 @@ pub struct FieldPolicy {
     pub otherwise: Otherwise,
     /// Audiences this policy is for; empty: everybody.
     pub audiences: Vec<String>,
+    /// Binary attachments (multipart file parts, base64 content): pass or refuse.
+    pub attachments: Attachments,
 }
 
 /// One segment glob: `*` matches any run of characters.
@@ -190,6 +205,7 @@ impl FieldPolicy {
             html,
             otherwise,
             audiences: Vec::new(),
+            attachments: Attachments::Refuse,
         }
     }
 
@@ -228,6 +244,25 @@ impl FieldPolicy {
     pub fn with_audiences(mut self, audiences: Vec<String>) -> Self {
         self.audiences = audiences;
         self
+    }
+
+    /// Sets what happens to binary attachments.
+    pub fn with_attachments(mut self, attachments: Attachments) -> Self {
+        self.attachments = attachments;
+        self
+    }
+
+    /// Decides a flat field name's path (`custom_fields.cf_x`, as a form
+    /// field `custom_fields[cf_x]` names it) the way the JSON walk would
+    /// decide a scalar at that path: container by container, inheriting.
+    pub fn decide_leaf(&self, path: &[&str]) -> FieldAction {
+        let mut inherited = None;
+        for i in 1..=path.len() {
+            if let Some(a) = self.decide(&path[..i], inherited).action {
+                inherited = Some(a);
+            }
+        }
+        inherited.unwrap_or(self.otherwise.action())
     }
 
     /// Decides a node at `path` (object keys, array indices removed) given

@@ -9,6 +9,7 @@ use super::error::RedactError;
 use super::finding::Finding;
 use super::json::{JsonRewriter, Tagging};
 use super::legal_basis::LegalBasisDecision;
+use super::multipart::{valid_boundary, MpTagging, MultipartRewriter};
 use super::policy::{Direction, FieldPolicy, Mode};
 use super::ruleset::Ruleset;
 use super::scanner::Scanner;
@@ -24,6 +25,8 @@ pub enum Format {
     Json,
     /// JSON values one after another (JSON lines), each redacted independently.
     Jsonl,
+    /// `multipart/form-data`; needs the boundary, see [`Ruleset::multipart_redactor`].
+    Multipart,
 }
 
 /// What a body is, for choosing a policy.
@@ -58,6 +61,10 @@ impl<'a> StreamSpec<'a> {
 enum Inner {
     Text(Box<Scanner>),
     Json(Box<JsonRewriter>),
+    Multipart(Box<MultipartRewriter>),
+    /// A body that cannot be parsed at all (a multipart body without a
+    /// valid boundary): every call fails.
+    Failed(RedactError),
 }
 
 /// Redacts one body, streaming: feed chunks with [`Redactor::push`], end with
@@ -108,8 +115,34 @@ impl Ruleset {
         })
     }
 
-    /// A redactor for one body.
+    /// A redactor for one body. A [`Format::Multipart`] body needs its
+    /// boundary: use [`Ruleset::multipart_redactor`] (here it fails closed).
     pub fn redactor(self: &Arc<Self>, spec: &StreamSpec, key: &PseudonymKey) -> Redactor {
+        self.build(spec, None, key)
+    }
+
+    /// A redactor for a `multipart/form-data` body with the `boundary`
+    /// parameter of its Content-Type (`spec.format` is ignored). A missing
+    /// or invalid boundary gives a redactor that refuses the body.
+    pub fn multipart_redactor(
+        self: &Arc<Self>,
+        spec: &StreamSpec,
+        boundary: Option<&str>,
+        key: &PseudonymKey,
+    ) -> Redactor {
+        let spec = StreamSpec {
+            format: Format::Multipart,
+            ..*spec
+        };
+        self.build(&spec, Some(boundary.unwrap_or("")), key)
+    }
+
+    fn build(
+        self: &Arc<Self>,
+        spec: &StreamSpec,
+        boundary: Option<&str>,
+        key: &PseudonymKey,
+    ) -> Redactor {
         let policy = Arc::new(
             self.policy_for_audience(
                 spec.profile,
@@ -151,6 +184,35 @@ impl Ruleset {
                 }
                 Inner::Json(Box::new(json))
             }
+            Format::Multipart => match boundary.filter(|b| valid_boundary(b)) {
+                None => Inner::Failed(RedactError::InvalidMultipart {
+                    offset: 0,
+                    reason: "no valid boundary parameter in the Content-Type",
+                }),
+                Some(b) => {
+                    let mut mp = MultipartRewriter::new(
+                        &self.engine,
+                        self.settings.html_fields.clone(),
+                        policy.clone(),
+                        key.clone(),
+                        b,
+                    );
+                    if spec.direction == Direction::Request {
+                        if let Some(lb) = &self.legal_basis {
+                            if let Some(target) =
+                                lb.target_for(spec.profile, spec.method, spec.path)
+                            {
+                                mp.tagging = Some(Box::new(MpTagging::new(
+                                    lb.clone(),
+                                    target.clone(),
+                                    shadow,
+                                )));
+                            }
+                        }
+                    }
+                    Inner::Multipart(Box::new(mp))
+                }
+            },
         };
         Redactor {
             rules: self.clone(),
@@ -175,6 +237,12 @@ impl Redactor {
                 j.push(engine, chunk, out)?;
                 self.findings.append(&mut j.findings);
             }
+            Inner::Multipart(m) => {
+                let r = m.push(engine, chunk, out);
+                self.findings.append(&mut m.findings);
+                r?;
+            }
+            Inner::Failed(e) => return Err(e.clone()),
         }
         Ok(())
     }
@@ -191,6 +259,12 @@ impl Redactor {
                 j.finish(engine, out)?;
                 self.findings.append(&mut j.findings);
             }
+            Inner::Multipart(m) => {
+                let r = m.finish(engine, out);
+                self.findings.append(&mut m.findings);
+                r?;
+            }
+            Inner::Failed(e) => return Err(e.clone()),
         }
         Ok(())
     }
@@ -210,14 +284,19 @@ impl Redactor {
     pub fn legal_basis(&self) -> Option<&LegalBasisDecision> {
         match &self.inner {
             Inner::Json(j) => j.tagging.as_ref().and_then(|t| t.decision.as_ref()),
-            Inner::Text(_) => None,
+            Inner::Multipart(m) => m.tagging.as_ref().and_then(|t| t.decision.as_ref()),
+            Inner::Text(_) | Inner::Failed(_) => None,
         }
     }
 
     /// Whether this body creates a ticket that must get a legal basis (the
     /// route has a tagging target); then no decision at the end is a failure.
     pub fn tags_tickets(&self) -> bool {
-        matches!(&self.inner, Inner::Json(j) if j.tagging.is_some())
+        match &self.inner {
+            Inner::Json(j) => j.tagging.is_some(),
+            Inner::Multipart(m) => m.tagging.is_some(),
+            _ => false,
+        }
     }
 
     /// The policy's mode.

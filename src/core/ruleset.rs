@@ -20,7 +20,7 @@ use super::detect::{Detector, DetectorAction, Kind};
 use super::engine::Engine;
 use super::error::{RuleError, RuleErrors};
 use super::legal_basis::{LegalBasis, LegalBasisSpec};
-use super::policy::{Direction, FieldPolicy, Mode, Otherwise, RouteTemplate};
+use super::policy::{Attachments, Direction, FieldPolicy, Mode, Otherwise, RouteTemplate};
 
 /// One rule file's text, named by its path relative to the rules directory.
 #[derive(Debug, Clone)]
@@ -200,6 +200,9 @@ struct PolicySpec {
     hash: Vec<String>,
     #[serde(default)]
     html: Vec<String>,
+    #[serde(default)]
+    base64: Vec<String>,
+    attachments: Option<Spanned<String>>,
     otherwise: Option<Spanned<String>>,
     #[serde(default)]
     audiences: Vec<String>,
@@ -616,6 +619,15 @@ impl Compiler {
                 ],
             ),
         };
+        let attachments = match &p.attachments {
+            None => Attachments::Refuse,
+            Some(a) => self.choice(
+                src,
+                a,
+                "attachments",
+                &[("pass", Attachments::Pass), ("refuse", Attachments::Refuse)],
+            ),
+        };
         for path in p
             .keep
             .iter()
@@ -623,6 +635,7 @@ impl Compiler {
             .chain(&p.drop)
             .chain(&p.hash)
             .chain(&p.html)
+            .chain(&p.base64)
         {
             if path.is_empty() || path.split('.').any(str::is_empty) {
                 self.err(
@@ -642,6 +655,7 @@ impl Compiler {
         for (list, action) in [
             (&p.keep, super::policy::FieldAction::Keep),
             (&p.scan, super::policy::FieldAction::Scan),
+            (&p.base64, super::policy::FieldAction::Base64),
             (&p.hash, super::policy::FieldAction::Hash),
             (&p.drop, super::policy::FieldAction::Drop),
         ] {
@@ -652,7 +666,11 @@ impl Compiler {
         let policy = FieldPolicy::new(
             id, p.profile, route, direction, mode, rules, p.html, otherwise,
         );
-        self.policies.push(policy.with_audiences(p.audiences));
+        self.policies.push(
+            policy
+                .with_audiences(p.audiences)
+                .with_attachments(attachments),
+        );
     }
 }
 

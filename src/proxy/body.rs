@@ -79,6 +79,8 @@ pub enum BodyFormat {
     Json,
     /// `application/x-ndjson`, `application/jsonl`.
     Jsonl,
+    /// `multipart/form-data` (the boundary travels in [`StreamInfo::boundary`]).
+    Multipart,
 }
 
 impl BodyFormat {
@@ -95,8 +97,26 @@ impl BodyFormat {
             m if m.ends_with("+json") => Some(BodyFormat::Json),
             m if m.starts_with("text/") => Some(BodyFormat::Text),
             "application/x-www-form-urlencoded" => Some(BodyFormat::Text),
+            "multipart/form-data" => Some(BodyFormat::Multipart),
             _ => None,
         }
+    }
+
+    /// The `boundary` parameter of a Content-Type, unquoted (None when absent).
+    pub fn boundary(ct: Option<&http::HeaderValue>) -> Option<String> {
+        let ct = ct?.to_str().ok()?;
+        ct.split(';').skip(1).find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            if !k.trim().eq_ignore_ascii_case("boundary") {
+                return None;
+            }
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
+            Some(v.to_string())
+        })
     }
 }
 
@@ -116,6 +136,8 @@ pub struct StreamInfo<'a> {
     /// Who is asking (`reporting`, ...), mapped from the request's
     /// credentials by configuration; selects audience-specific policies.
     pub audience: Option<&'a str>,
+    /// The `boundary` parameter of a multipart Content-Type.
+    pub boundary: Option<&'a str>,
 }
 
 /// One finding, as the shell needs it for metrics (never the value).
@@ -714,6 +736,7 @@ mod tests {
             path: "/",
             direction: Dir::Request,
             audience: None,
+            boundary: None,
         });
         let mut out = Vec::new();
         for c in input.chunks(chunk) {
@@ -744,5 +767,19 @@ mod tests {
         assert_eq!(f("application/vnd.api+json"), Some(BodyFormat::Json));
         assert_eq!(f("text/plain"), Some(BodyFormat::Text));
         assert_eq!(f("image/png"), None);
+        assert_eq!(
+            f("multipart/form-data; boundary=\"a b\""),
+            Some(BodyFormat::Multipart)
+        );
+        let b = |s: &'static str| BodyFormat::boundary(Some(&http::HeaderValue::from_static(s)));
+        assert_eq!(
+            b("multipart/form-data; boundary=\"a b\"").as_deref(),
+            Some("a b")
+        );
+        assert_eq!(
+            b("multipart/form-data;charset=x; Boundary=xyz").as_deref(),
+            Some("xyz")
+        );
+        assert_eq!(b("multipart/form-data"), None);
     }
 }

@@ -32,6 +32,7 @@ fn format(f: BodyFormat) -> Format {
         BodyFormat::Html => Format::Html,
         BodyFormat::Json => Format::Json,
         BodyFormat::Jsonl => Format::Jsonl,
+        BodyFormat::Multipart => Format::Multipart,
     }
 }
 
@@ -52,9 +53,13 @@ impl Engine for CoreEngine {
             },
             audience: info.audience,
         };
-        Box::new(CoreFilter {
-            r: self.rules.redactor(&spec, &self.key),
-        })
+        let r = match info.format {
+            BodyFormat::Multipart => self
+                .rules
+                .multipart_redactor(&spec, info.boundary, &self.key),
+            _ => self.rules.redactor(&spec, &self.key),
+        };
+        Box::new(CoreFilter { r })
     }
 }
 

@@ -206,6 +206,7 @@ async fn proxy(
         path: &path,
         direction,
         audience,
+        boundary: None,
     };
 
     // --- request body ---
@@ -231,7 +232,11 @@ async fn proxy(
                         "could not initialise the body decoder",
                     )
                 })?;
-                let filter = engine.open(&info(format, Dir::Request));
+                let boundary = BodyFormat::boundary(h.get(header::CONTENT_TYPE));
+                let filter = engine.open(&StreamInfo {
+                    boundary: boundary.as_deref(),
+                    ..info(format, Dir::Request)
+                });
                 log.route = filter.route_id().to_string();
                 headers::strip_body_validators(&mut h);
                 let obs = observer(
@@ -393,7 +398,11 @@ async fn proxy(
                         "could not initialise the body decoder",
                     )
                 })?;
-                let filter = engine.open(&info(format, Dir::Response));
+                let boundary = BodyFormat::boundary(rparts.headers.get(header::CONTENT_TYPE));
+                let filter = engine.open(&StreamInfo {
+                    boundary: boundary.as_deref(),
+                    ..info(format, Dir::Response)
+                });
                 if log.route == telemetry::ROUTE_DEFAULT {
                     log.route = filter.route_id().to_string();
                 }

@@ -151,7 +151,26 @@ async fn handle(kind: Kind, st: Arc<Mutex<State>>, req: Request<Incoming>) -> Re
         headers,
         body: body.clone(),
     });
-    let input: Value = if body.is_empty() {
+    let ct = s
+        .received
+        .last()
+        .and_then(|r| r.headers.get(header::CONTENT_TYPE).cloned());
+    let multipart = ct
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("multipart/form-data; boundary="))
+        .map(|b| b.trim_matches('"').to_string());
+    let input: Value = if let Some(boundary) = multipart {
+        match form_to_json(&body, &boundary) {
+            Some(v) => v,
+            None => {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"description":"Validation failed","errors":[{"field":"","message":"Invalid multipart","code":"invalid_value"}]}),
+                )
+            }
+        }
+    } else if body.is_empty() {
         Value::Null
     } else {
         match serde_json::from_slice(&body) {
@@ -167,6 +186,63 @@ async fn handle(kind: Kind, st: Arc<Mutex<State>>, req: Request<Incoming>) -> Re
     match kind {
         Kind::Freshdesk => freshdesk(&mut s, &method, &path, input),
         Kind::Zendesk => zendesk(&mut s, &method, &path, input),
+    }
+}
+
+/// Freshdesk's reading of a multipart/form-data body: `a[]` parts make an
+/// array, `a[b]` parts an object, file parts become `attachments` entries
+/// `{name, content_type, size, content}` (content kept for the tests).
+pub fn form_to_json(body: &[u8], boundary: &str) -> Option<Value> {
+    let delim = format!("\r\n--{boundary}");
+    let mut text = b"\r\n".to_vec();
+    text.extend_from_slice(body);
+    let find = |h: &[u8], n: &[u8], from: usize| {
+        h[from..]
+            .windows(n.len())
+            .position(|w| w == n)
+            .map(|i| i + from)
+    };
+    let mut obj = serde_json::Map::new();
+    let mut pos = find(&text, delim.as_bytes(), 0)? + delim.len();
+    loop {
+        if text[pos..].starts_with(b"--") {
+            return Some(Value::Object(obj));
+        }
+        let start = pos + 2;
+        let hend = find(&text, b"\r\n\r\n", start)?;
+        let head = String::from_utf8_lossy(&text[start..hend]).into_owned();
+        let next = find(&text, delim.as_bytes(), hend + 4)?;
+        let content = &text[hend + 4..next];
+        let param = |k: &str| {
+            head.split(&format!("{k}=\"")[..])
+                .nth(1)
+                .map(|r| r.split('"').next().unwrap_or("").to_string())
+        };
+        let name = param("name")?;
+        if let Some(file) = param("filename") {
+            let ct = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Type: "))
+                .unwrap_or("application/octet-stream");
+            let list = obj.entry("attachments").or_insert_with(|| json!([]));
+            list.as_array_mut()?.push(json!({
+                "name": file, "content_type": ct, "size": content.len(),
+                "content": String::from_utf8_lossy(content),
+            }));
+        } else {
+            let value = json!(String::from_utf8_lossy(content));
+            if let Some(key) = name.strip_suffix("[]") {
+                let list = obj.entry(key).or_insert_with(|| json!([]));
+                list.as_array_mut()?.push(value);
+            } else if let Some((key, sub)) = name.strip_suffix(']').and_then(|n| n.split_once('['))
+            {
+                let map = obj.entry(key).or_insert_with(|| json!({}));
+                map.as_object_mut()?.insert(sub.to_string(), value);
+            } else {
+                obj.insert(name, value);
+            }
+        }
+        pos = next + delim.len();
     }
 }
 
@@ -414,6 +490,19 @@ fn zendesk(s: &mut State, method: &str, path: &str, input: Value) -> Resp {
                     s.tickets[i][k] = v.clone();
                 }
             }
+            // "additional_tags" adds to the list, "remove_tags" removes from it.
+            let mut tags: Vec<Value> = s.tickets[i]["tags"].as_array().cloned().unwrap_or_default();
+            if let Some(add) = t_in.get("additional_tags").and_then(Value::as_array) {
+                for t in add {
+                    if !tags.contains(t) {
+                        tags.push(t.clone());
+                    }
+                }
+            }
+            if let Some(rm) = t_in.get("remove_tags").and_then(Value::as_array) {
+                tags.retain(|t| !rm.contains(t));
+            }
+            s.tickets[i]["tags"] = json!(tags);
             if let Some(c) = t_in.get("comment").filter(|c| c.is_object()) {
                 let cid = s.id();
                 let c = zd_comment(cid, 7001, c);
