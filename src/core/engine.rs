@@ -14,6 +14,7 @@ use aho_corasick::dfa::DFA;
 use aho_corasick::MatchKind;
 
 use super::action::Renderer;
+use super::screen::Screen;
 use super::detect::gazetteer::Gazetteer;
 use super::detect::{Detector, Kind};
 use super::ruleset::Settings;
@@ -69,6 +70,8 @@ pub(crate) struct Engine {
     by_kind: [Vec<u16>; Kind::COUNT],
     /// Number then postal detectors: what a digit-run candidate tries.
     pub numeric: Vec<u16>,
+    /// One walk over a digit run telling which of `numeric` can match there.
+    pub number_screen: Option<Screen>,
     pub number_min_digits: usize,
     pub gazetteer: Gazetteer,
     pub renderer: Renderer,
@@ -87,10 +90,11 @@ impl Engine {
         for (i, d) in detectors.iter().enumerate() {
             by_kind[d.kind as usize].push(i as u16);
         }
-        let numeric = [Kind::Number, Kind::Postal]
+        let numeric: Vec<u16> = [Kind::Number, Kind::Postal]
             .iter()
             .flat_map(|&k| by_kind[k as usize].iter().copied())
             .collect();
+        let number_screen = number_screen(&detectors, &numeric);
         let (keywords, ac, kw_pairs) = build_keywords(&detectors);
         let mut class = [0u8; 256];
         let has = |k: Kind| !by_kind[k as usize].is_empty();
@@ -159,6 +163,7 @@ impl Engine {
             byte_info: class,
             by_kind,
             numeric,
+            number_screen,
             number_min_digits,
             gazetteer,
             renderer: Renderer::new(&settings.mask_template, &settings.hash_template),
@@ -197,6 +202,22 @@ impl Engine {
         }
         ctx
     }
+}
+
+/// The screen over the numeric detectors that can start at a digit run
+/// (digit, `+` or `(`); the others never pass the first-byte check there.
+fn number_screen(detectors: &[Detector], numeric: &[u16]) -> Option<Screen> {
+    let members: Vec<(u16, &str)> = numeric
+        .iter()
+        .map(|&d| (d, &detectors[d as usize]))
+        .filter(|(_, det)| {
+            det.first[b'0' as usize..=b'9' as usize].contains(&true)
+                || det.first[b'+' as usize]
+                || det.first[b'(' as usize]
+        })
+        .map(|(d, det)| (d, det.pattern.as_str()))
+        .collect();
+    Screen::build(&members)
 }
 
 fn add_field(ctx: &mut FieldCtx, det: u16, whole: bool) {

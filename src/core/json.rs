@@ -185,6 +185,10 @@ pub(crate) struct JsonRewriter {
     offset: u64,
     stack: Vec<Frame>,
     path: Vec<Seg>,
+    /// Key strings of members already left, reused for the next keys.
+    spare_keys: Vec<String>,
+    /// The display path of the scanned value, rebuilt in place per value.
+    display: String,
     key_raw: Vec<u8>,
     key_start: u64,
     /// Separator and whitespace held until we know whether the next member stays.
@@ -197,6 +201,8 @@ pub(crate) struct JsonRewriter {
     value_sink: Sink,
     num: Vec<u8>,
     num_start: u64,
+    /// Output of a scanned number, reused.
+    num_text: Vec<u8>,
     scanner: Scanner,
     b64: B64Inspector,
     hasher: Option<Pseudonymizer>,
@@ -238,6 +244,8 @@ impl JsonRewriter {
             offset: 0,
             stack: Vec::new(),
             path: Vec::new(),
+            spare_keys: Vec::new(),
+            display: String::new(),
             key_raw: Vec::new(),
             key_start: 0,
             held: Vec::new(),
@@ -246,6 +254,7 @@ impl JsonRewriter {
             value_sink: Sink::Copy,
             num: Vec::new(),
             num_start: 0,
+            num_text: Vec::new(),
             scanner: Scanner::new(engine),
             b64: B64Inspector::default(),
             hasher: None,
@@ -274,12 +283,18 @@ impl JsonRewriter {
     /// The display path of the current value (`tickets[2].subject`).
     fn display_path(&self) -> String {
         let mut s = String::new();
+        self.write_display_path(&mut s);
+        s
+    }
+
+    /// Writes the display path into `s` (reused per value: no allocation).
+    fn write_display_path(&self, s: &mut String) {
+        use std::fmt::Write as _;
+        s.clear();
         for seg in &self.path {
             match seg {
                 Seg::Index(i) => {
-                    s.push('[');
-                    s.push_str(&i.to_string());
-                    s.push(']');
+                    let _ = write!(s, "[{i}]");
                 }
                 Seg::Key(k) => {
                     if !s.is_empty() {
@@ -289,7 +304,6 @@ impl JsonRewriter {
                 }
             }
         }
-        s
     }
 
     /// Object keys of the current path (array indices are not part of policy paths).
@@ -306,6 +320,21 @@ impl JsonRewriter {
 
     fn policy_path(&self) -> Vec<&str> {
         self.keys().collect()
+    }
+
+    /// Runs `f` on the policy path without allocating for paths of up to
+    /// 16 keys (this runs for every member and every string).
+    fn with_policy_path<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
+        let mut buf = [""; 16];
+        let mut n = 0;
+        for k in self.keys() {
+            if n == buf.len() {
+                return f(&self.policy_path());
+            }
+            buf[n] = k;
+            n += 1;
+        }
+        f(&buf[..n])
     }
 
     fn parent_sink(&self) -> Sink {
@@ -559,7 +588,8 @@ impl JsonRewriter {
     }
 
     fn end_key(&mut self, out: &mut Vec<u8>) {
-        let key = unescape_key(&self.key_raw);
+        let mut key = self.spare_keys.pop().unwrap_or_default();
+        unescape_key_into(&self.key_raw, &mut key);
         self.path.push(Seg::Key(key));
         self.st = St::Colon;
         let Some(frame) = self.stack.last() else {
@@ -569,8 +599,8 @@ impl JsonRewriter {
             self.member_out = frame.sink;
             self.member_decision = (frame.action, false);
         } else {
-            let path = self.policy_path();
-            let d = self.policy.decide(&path, frame.action);
+            let inherited = frame.action;
+            let d = self.with_policy_path(|path| self.policy.decide(path, inherited));
             self.member_decision = (d.action, d.rules_below);
             let dropped = d.action == Some(FieldAction::Drop) && self.mode != Mode::Shadow;
             self.member_out = if dropped { Sink::Discard } else { Sink::Copy };
@@ -766,7 +796,8 @@ impl JsonRewriter {
                     } else {
                         Encoding::Json
                     };
-                    let path = self.display_path();
+                    let mut path = std::mem::take(&mut self.display);
+                    self.write_display_path(&mut path);
                     self.scanner.reset(
                         engine,
                         &self.key,
@@ -776,6 +807,7 @@ impl JsonRewriter {
                         &path,
                         self.mode == Mode::Shadow,
                     );
+                    self.display = path;
                 }
                 if sink == Sink::Base64 {
                     let path = self.display_path();
@@ -810,7 +842,8 @@ impl JsonRewriter {
 
     fn is_html(&self) -> bool {
         let key = self.last_key();
-        self.policy.is_html(&self.policy_path()) || self.html_fields.iter().any(|g| glob(g, key))
+        self.with_policy_path(|path| self.policy.is_html(path))
+            || self.html_fields.iter().any(|g| glob(g, key))
     }
 
     /// Turns a policy decision into a sink, recording drops and hashes.
@@ -917,8 +950,10 @@ impl JsonRewriter {
         self.end_capture(false);
         if self.value_sink == Sink::Scan {
             let field = engine.field_ctx(self.last_key());
-            let path = self.display_path();
-            let mut text = Vec::new();
+            let mut path = std::mem::take(&mut self.display);
+            self.write_display_path(&mut path);
+            let mut text = std::mem::take(&mut self.num_text);
+            text.clear();
             self.scanner.reset(
                 engine,
                 &self.key,
@@ -928,6 +963,7 @@ impl JsonRewriter {
                 &path,
                 self.mode == Mode::Shadow,
             );
+            self.display = path;
             self.scanner.push(engine, &self.key, &num, &mut text)?;
             self.scanner.finish(engine, &self.key, &mut text)?;
             self.findings.append(&mut self.scanner.findings);
@@ -938,6 +974,7 @@ impl JsonRewriter {
                 json_escape(&String::from_utf8_lossy(&text), out);
                 out.push(b'"');
             }
+            self.num_text = text;
         } else {
             let sink = self.value_sink;
             self.write(sink, &num, out);
@@ -983,7 +1020,9 @@ impl JsonRewriter {
             }
         }
         if self.stack.last().is_some_and(|f| f.is_object) {
-            self.path.pop();
+            if let Some(Seg::Key(k)) = self.path.pop() {
+                self.spare_keys.push(k);
+            }
         }
         self.st = if self.stack.is_empty() {
             St::Done
@@ -1039,10 +1078,21 @@ fn valid_number(n: &[u8]) -> bool {
 }
 
 fn unescape_key(raw: &[u8]) -> String {
+    let mut key = String::new();
+    unescape_key_into(raw, &mut key);
+    key
+}
+
+/// [`unescape_key`] into a reused string.
+fn unescape_key_into(raw: &[u8], key: &mut String) {
+    key.clear();
     if !raw.contains(&b'\\') {
-        return String::from_utf8_lossy(raw).into_owned();
+        key.push_str(&String::from_utf8_lossy(raw));
+        return;
     }
     let quoted = [b"\"".as_slice(), raw, b"\""].concat();
-    serde_json::from_slice::<String>(&quoted)
-        .unwrap_or_else(|_| String::from_utf8_lossy(raw).into_owned())
+    match serde_json::from_slice::<String>(&quoted) {
+        Ok(k) => key.push_str(&k),
+        Err(_) => key.push_str(&String::from_utf8_lossy(raw)),
+    }
 }

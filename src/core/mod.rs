@@ -17,6 +17,7 @@ pub mod policy;
 pub mod redactor;
 pub mod ruleset;
 pub(crate) mod scanner;
+pub(crate) mod screen;
 
 pub use action::PseudonymKey;
 pub use error::{RedactError, RuleError, RuleErrors};

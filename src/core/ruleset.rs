@@ -555,6 +555,7 @@ impl Compiler {
             id: detector_id,
             description: d.description,
             kind,
+            pattern: d.pattern.get_ref().clone(),
             regex,
             validator,
             min_digits: d.min_digits.unwrap_or(0),

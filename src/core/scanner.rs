@@ -559,8 +559,17 @@ impl Scanner {
         digits: usize,
         pos: u64,
     ) -> Result<(), RedactError> {
-        for &d in dets {
-            if engine.detectors[d as usize].min_digits <= digits {
+        let mut mask = u64::MAX;
+        let mut dets = dets;
+        if let Some(screen) = &engine.number_screen {
+            let s = (pos - self.base) as usize;
+            let end = (s + engine.max_token).min(self.vb.view.len());
+            mask = screen.matching(&self.vb.view, s, end);
+            dets = &screen.members;
+        }
+        for (i, &d) in dets.iter().enumerate() {
+            if (i >= 64 || mask >> i & 1 == 1) && engine.detectors[d as usize].min_digits <= digits
+            {
                 self.try_detector(engine, d, pos, pos)?;
             }
         }
@@ -880,20 +889,24 @@ impl Scanner {
 
     /// Writes replacement text escaped for the encoding it lands in.
     fn write_escaped(&self, text: &str, out: &mut Vec<u8>) {
-        let html;
-        let text = if self.encoding.is_html() {
-            html = text
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;");
-            html.as_str()
-        } else {
-            text
+        let (html, json) = (self.encoding.is_html(), self.encoding.is_json());
+        // Placeholders rarely need escaping: copy them in one go.
+        let special = |b: u8| {
+            (html && matches!(b, b'&' | b'<' | b'>'))
+                || (json && (b == b'"' || b == b'\\' || b < 0x20))
         };
-        if self.encoding.is_json() {
-            json_escape(text, out);
-        } else {
+        if !text.bytes().any(special) {
             out.extend_from_slice(text.as_bytes());
+            return;
+        }
+        for &b in text.as_bytes() {
+            match b {
+                b'&' if html => out.extend_from_slice(b"&amp;"),
+                b'<' if html => out.extend_from_slice(b"&lt;"),
+                b'>' if html => out.extend_from_slice(b"&gt;"),
+                _ if json => json_escape_byte(b, out),
+                _ => out.push(b),
+            }
         }
     }
 
@@ -930,14 +943,23 @@ fn is_word(b: u8) -> bool {
 /// Escapes text for the inside of a JSON string.
 pub(crate) fn json_escape(text: &str, out: &mut Vec<u8>) {
     for &b in text.as_bytes() {
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0..=0x1f => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
-            _ => out.push(b),
+        json_escape_byte(b, out);
+    }
+}
+
+fn json_escape_byte(b: u8, out: &mut Vec<u8>) {
+    match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0..=0x1f => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 15)]);
         }
+        _ => out.push(b),
     }
 }

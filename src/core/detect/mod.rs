@@ -80,6 +80,8 @@ pub struct Detector {
     pub id: Arc<str>,
     pub description: String,
     pub kind: Kind,
+    /// The pattern as written, for multi-detector screens (see `core::screen`).
+    pub pattern: String,
     /// Anchored for every kind but `Scan`.
     pub regex: Regex,
     pub validator: Option<validate::ValidatorFn>,
