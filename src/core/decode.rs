@@ -9,41 +9,132 @@
 #[derive(Debug, Default)]
 pub(crate) struct ViewBuf {
     pub view: Vec<u8>,
-    /// Absolute raw offset of each view byte (empty when `mapped` is false).
-    pub map: Vec<u64>,
-    /// Whether each view byte stands for markup (an HTML tag) that a
-    /// replacement must keep (empty when `mapped` is false).
-    pub markup: Vec<bool>,
+    /// Where view bytes came from, as runs (empty when `mapped` is false).
+    /// Runs, not a per-byte table: a JSON string with a few escapes is a
+    /// few runs, so decoding costs a copy of the bytes and nothing more.
+    spans: Vec<Span>,
     pub mapped: bool,
+}
+
+/// A run of view bytes from one place in the raw input.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    /// View index of the run's first byte.
+    at: usize,
+    /// Raw offset of the first byte (of every byte, unless `identity`).
+    raw: u64,
+    /// Byte `k` of the run came from raw offset `raw + k`; otherwise all of
+    /// it stands for one escape or tag at `raw`.
+    identity: bool,
+    /// The run stands for markup (an HTML tag) that a replacement must keep.
+    markup: bool,
 }
 
 impl ViewBuf {
     fn push(&mut self, bytes: &[u8], off: u64, identity: bool, markup: bool) {
+        let at = self.view.len();
         self.view.extend_from_slice(bytes);
-        if self.mapped {
-            let n = bytes.len() as u64;
-            if identity {
-                self.map.extend(off..off + n);
-            } else {
-                self.map.extend(std::iter::repeat_n(off, bytes.len()));
-            }
-            self.markup.resize(self.markup.len() + bytes.len(), markup);
+        if !self.mapped || bytes.is_empty() {
+            return;
         }
+        if let Some(last) = self.spans.last() {
+            let continues = if identity {
+                last.identity && last.raw + (at - last.at) as u64 == off
+            } else {
+                !last.identity && last.raw == off
+            };
+            if continues && last.markup == markup {
+                return;
+            }
+        }
+        self.spans.push(Span {
+            at,
+            raw: off,
+            identity,
+            markup,
+        });
+    }
+
+    /// The run holding view byte `i` (which must exist, in a mapped view).
+    fn span(&self, i: usize) -> Option<&Span> {
+        let k = self.spans.partition_point(|s| s.at <= i);
+        self.spans.get(k.checked_sub(1)?)
+    }
+
+    /// Raw offset of view byte `i`, if there is such a byte.
+    pub fn raw(&self, i: usize) -> Option<u64> {
+        if i >= self.view.len() {
+            return None;
+        }
+        let s = self.span(i)?;
+        Some(if s.identity {
+            s.raw + (i - s.at) as u64
+        } else {
+            s.raw
+        })
+    }
+
+    /// Whether view byte `i` stands for markup.
+    #[cfg(test)]
+    fn is_markup(&self, i: usize) -> bool {
+        i < self.view.len() && self.span(i).is_some_and(|s| s.markup)
+    }
+
+    /// View indices in `[a, b)` where a piece of markup begins: each markup
+    /// byte whose raw origin differs from the byte before it (or that is
+    /// the first byte of the range).
+    pub fn markup_starts(&self, a: usize, b: usize) -> Vec<usize> {
+        let mut starts = Vec::new();
+        if !self.mapped || a >= b {
+            return starts;
+        }
+        let first = self.spans.partition_point(|s| s.at <= a).saturating_sub(1);
+        for (k, s) in self.spans.iter().enumerate().skip(first) {
+            if s.at >= b {
+                break;
+            }
+            if !s.markup {
+                continue;
+            }
+            let end = self
+                .spans
+                .get(k + 1)
+                .map_or(self.view.len(), |n| n.at)
+                .min(b);
+            let from = s.at.max(a);
+            if s.identity {
+                starts.extend(from..end);
+            } else if from == a || self.raw(from - 1) != Some(s.raw) {
+                starts.push(from);
+            }
+        }
+        starts
     }
 
     pub fn clear(&mut self, mapped: bool) {
         self.view.clear();
-        self.map.clear();
-        self.markup.clear();
+        self.spans.clear();
         self.mapped = mapped;
     }
 
     /// Drops the first `n` view bytes.
     pub fn drain(&mut self, n: usize) {
         self.view.drain(..n);
-        if self.mapped {
-            self.map.drain(..n);
-            self.markup.drain(..n);
+        if !self.mapped {
+            return;
+        }
+        // The run holding the new first byte starts there now.
+        let k = self.spans.partition_point(|s| s.at <= n).saturating_sub(1);
+        self.spans.drain(..k);
+        for (j, s) in self.spans.iter_mut().enumerate() {
+            if j == 0 && s.at < n {
+                if s.identity {
+                    s.raw += (n - s.at) as u64;
+                }
+                s.at = 0;
+            } else {
+                s.at -= n;
+            }
         }
     }
 }
@@ -576,9 +667,9 @@ mod tests {
                 "a\"b\\cå😀\n\u{fffd}x",
                 "split {split}"
             );
-            assert_eq!(v.map.len(), v.view.len());
             // å came from the escape at raw offset 7
-            assert_eq!(v.map[6], 7);
+            assert_eq!(v.raw(6), Some(7));
+            assert_eq!(v.raw(v.view.len()), None);
         }
     }
 
@@ -593,8 +684,13 @@ mod tests {
                 "split {split}"
             );
             let tag = v.view.iter().position(|&b| b == b'\n').unwrap();
-            assert!(v.markup[tag]);
-            assert_eq!(v.map[tag], 4);
+            assert!(v.is_markup(tag));
+            assert!(!v.is_markup(tag + 1));
+            assert_eq!(v.markup_starts(0, v.view.len()).first(), Some(&tag));
+            let x = v.view.iter().rposition(|&c| c == b'x').unwrap();
+            assert_eq!(v.markup_starts(tag + 1, v.view.len()), vec![x - 1, x + 1]);
+            assert_eq!(v.raw(tag), Some(4));
+            assert_eq!(v.raw(tag + 1), Some(8));
         }
     }
 

@@ -14,10 +14,10 @@ use aho_corasick::dfa::DFA;
 use aho_corasick::MatchKind;
 
 use super::action::Renderer;
-use super::screen::Screen;
 use super::detect::gazetteer::Gazetteer;
 use super::detect::{Detector, Kind};
 use super::ruleset::Settings;
+use super::screen::Screen;
 
 /// Byte classes of the candidate pass.
 pub(crate) const C_DIGIT: u8 = 1;
@@ -179,6 +179,29 @@ impl Engine {
 
     /// Whether a keyword may start with bytes `a`, `b`.
     #[inline]
+    /// Whether a value made only of ASCII digits (a JSON number: ids,
+    /// counts, timestamps) can hold no finding: no `scan` detector, no
+    /// keyword or prefix starts with it, and the number screen rules out
+    /// every detector that can start at a digit. The JSON rewriter then
+    /// passes it without starting the scanner.
+    pub fn digits_inert(&self, value: &[u8]) -> bool {
+        let Some(&first) = value.first() else {
+            return false;
+        };
+        if !value.iter().all(u8::is_ascii_digit)
+            || value.len() >= self.max_token
+            || !self.kind(Kind::Scan).is_empty()
+            || (self.ac.is_some() && self.kw_pair(first, value.get(1).copied().unwrap_or(b' ')))
+        {
+            return false;
+        }
+        value.len() < self.number_min_digits
+            || self
+                .number_screen
+                .as_ref()
+                .is_some_and(|s| s.matching(value, 0, value.len()) == 0)
+    }
+
     pub fn kw_pair(&self, a: u8, b: u8) -> bool {
         let i = pair_index(a, b);
         self.kw_pairs[i >> 6] & (1 << (i & 63)) != 0

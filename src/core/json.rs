@@ -289,12 +289,13 @@ impl JsonRewriter {
 
     /// Writes the display path into `s` (reused per value: no allocation).
     fn write_display_path(&self, s: &mut String) {
-        use std::fmt::Write as _;
         s.clear();
         for seg in &self.path {
             match seg {
                 Seg::Index(i) => {
-                    let _ = write!(s, "[{i}]");
+                    s.push('[');
+                    push_decimal(s, *i);
+                    s.push(']');
                 }
                 Seg::Key(k) => {
                     if !s.is_empty() {
@@ -948,8 +949,8 @@ impl JsonRewriter {
         let num = std::mem::take(&mut self.num);
         self.capture_bytes(&num);
         self.end_capture(false);
-        if self.value_sink == Sink::Scan {
-            let field = engine.field_ctx(self.last_key());
+        let field = (self.value_sink == Sink::Scan).then(|| engine.field_ctx(self.last_key()));
+        if let Some(field) = field.filter(|f| f.whole.is_some() || !engine.digits_inert(&num)) {
             let mut path = std::mem::take(&mut self.display);
             self.write_display_path(&mut path);
             let mut text = std::mem::take(&mut self.num_text);
@@ -1075,6 +1076,21 @@ fn valid_number(n: &[u8]) -> bool {
         }
     }
     i == n.len()
+}
+
+/// Appends `n` in decimal (no formatter on the per-value path).
+fn push_decimal(s: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut k = digits.len();
+    loop {
+        k -= 1;
+        digits[k] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(digits[k..].iter().map(|&d| char::from(d)));
 }
 
 fn unescape_key(raw: &[u8]) -> String {

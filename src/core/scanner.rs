@@ -780,7 +780,7 @@ impl Scanner {
             return self.raw_base + pos;
         }
         let i = (pos - self.base) as usize;
-        self.vb.map.get(i).copied().unwrap_or(self.raw_end)
+        self.vb.raw(i).unwrap_or(self.raw_end)
     }
 
     /// Accepts decided matches and writes output up to `emit_to`.
@@ -873,16 +873,13 @@ impl Scanner {
         let value = String::from_utf8_lossy(&self.vb.view[a..b]);
         let text = engine.renderer.render(&det.id, det.action, &value, key);
         self.write_escaped(&text, out);
-        if self.vb.mapped {
-            for i in a..b {
-                if self.vb.markup[i] && (i == a || self.vb.map[i] != self.vb.map[i - 1]) {
-                    let pos = self.base + i as u64;
-                    let (ta, tb) = (self.raw_at(pos), self.raw_at(pos + 1));
-                    out.extend_from_slice(
-                        &self.raw[(ta - self.raw_base) as usize..(tb - self.raw_base) as usize],
-                    );
-                }
-            }
+        // Markup inside the replaced span (a `<br>` between name parts) is kept.
+        for i in self.vb.markup_starts(a, b) {
+            let pos = self.base + i as u64;
+            let (ta, tb) = (self.raw_at(pos), self.raw_at(pos + 1));
+            out.extend_from_slice(
+                &self.raw[(ta - self.raw_base) as usize..(tb - self.raw_base) as usize],
+            );
         }
         Ok(())
     }
