@@ -19,7 +19,10 @@ pub const EV_RULES_RELOADED: &str = "rules_reloaded";
 pub const EV_RULES_RELOAD_FAILED: &str = "rules_reload_failed";
 /// Audit event: a request was smuggling-shaped and refused.
 pub const EV_REQUEST_REFUSED: &str = "request_refused";
-/// Audit event: a ticket was tagged with a GDPR legal basis.
+/// Audit event: a ticket was tagged with a GDPR legal basis. Written once
+/// per ticket-creating request when its response has ended: request id,
+/// route, audience, basis, retention, deciding rule, status, outcome and the
+/// ticket id the helpdesk assigned (from a complete 2xx answer).
 pub const EV_LEGAL_BASIS: &str = "legal_basis";
 /// A ticket-creating body ended without a legal-basis decision.
 pub const EV_LEGAL_BASIS_MISSING: &str = "legal_basis_missing";
@@ -233,17 +236,26 @@ pub fn method_label(m: &http::Method) -> &'static str {
 /// Logs go to stderr, so stdout stays free for command output (the demo's
 /// instructions).
 pub fn init_logging(format: crate::config::LogFormat) {
+    init_logging_to(format, std::io::stderr);
+}
+
+/// As [`init_logging`], writing to `writer` (tests capture the audit log
+/// in the format operators get).
+pub fn init_logging_to<W>(format: crate::config::LogFormat, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = match format {
         crate::config::LogFormat::Json => tracing_subscriber::fmt()
             .json()
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .with_env_filter(filter)
             .with_current_span(false)
             .try_init(),
         crate::config::LogFormat::Human => tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
+            .with_writer(writer)
             .with_env_filter(filter)
             .try_init(),
     };

@@ -28,8 +28,44 @@ fn json_body(v: &Value) -> deskguard::proxy::upstream::UpBody {
 
 const CT: (&str, &str) = ("content-type", "application/json");
 
+/// The legal-basis audit event of a ticket creation: the ticket id is the
+/// one the helpdesk returned, and the basis is the one decided on the request.
+async fn assert_ticket_audit(
+    h: &http::HeaderMap,
+    route: &str,
+    basis: &str,
+    decided_by: &str,
+    id: u64,
+) {
+    let rid = h.get("x-request-id").unwrap().to_str().unwrap();
+    let ev = audit_event("legal_basis", rid).await;
+    assert_eq!(ev["route"], route, "{ev}");
+    assert_eq!(ev["basis"], basis, "{ev}");
+    assert_eq!(
+        ev["retention"],
+        h.get("x-retention-class").unwrap().to_str().unwrap()
+    );
+    assert_eq!(ev["decided_by"], decided_by, "{ev}");
+    assert_eq!(ev["ticket_id"], id.to_string(), "{ev}");
+    assert_eq!(ev["status"], 201, "{ev}");
+    assert!(
+        ev.get("audience").is_none(),
+        "no audiences configured: {ev}"
+    );
+}
+
+/// None of the personal data a test sent is in anything deskguard logged.
+fn assert_audit_clean(sent: &[&str]) {
+    let log = audit_text();
+    assert!(log.contains("\"legal_basis\""), "{log}");
+    for pii in [PNR, CARD, PASSWORD].iter().chain(sent) {
+        assert!(!log.contains(pii), "{pii} in the audit log:\n{log}");
+    }
+}
+
 #[tokio::test]
 async fn freshdesk_routes_through_deskguard() {
+    capture_audit();
     let fx = fixture();
     let desk = start(Kind::Freshdesk).await;
     let p = start_proxy_core(&fx, desk.addr, "profile = \"freshdesk\"\n").await;
@@ -59,6 +95,14 @@ async fn freshdesk_routes_through_deskguard() {
     let id = serde_json::from_str::<Value>(&text).unwrap()["id"]
         .as_u64()
         .unwrap();
+    assert_ticket_audit(
+        &h,
+        "freshdesk.ticket.create",
+        "legitimate_interest",
+        "default",
+        id,
+    )
+    .await;
 
     let arrived = desk.last();
     assert_eq!(
@@ -116,6 +160,72 @@ async fn freshdesk_routes_through_deskguard() {
     assert!(a.get("mobile").is_none(), "{a}");
     assert_eq!(a["priority"], 3);
     assert_clean("the update", &a.to_string());
+
+    // Tags on update: Freshdesk replaces the list (the fake does too, when
+    // called directly), so through deskguard "tags" and the basis custom
+    // field never reach it: the basis can be neither wiped nor forged.
+    let (s, _, b) = send(
+        &c,
+        "PUT",
+        &url(addr, &format!("/api/v2/tickets/{id}")),
+        &[CT],
+        json_body(&json!({
+            "tags": ["only-this", "legal-basis:contract", "retention:relationship+1y"],
+            "custom_fields": {"cf_legal_basis": "contract", "cf_product": "LMS"},
+            "status": 3,
+        })),
+    )
+    .await;
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(
+        desk.last().json(),
+        json!({"custom_fields": {"cf_product": "LMS"}, "status": 3})
+    );
+    let stored = desk.state.lock().unwrap().tickets[0].clone();
+    assert_eq!(
+        stored["tags"],
+        json!([
+            "lms",
+            "legal-basis:legitimate_interest",
+            "retention:1y-inactive"
+        ]),
+        "{stored}"
+    );
+    assert_eq!(
+        stored["custom_fields"],
+        json!({"cf_legal_basis": "legitimate_interest", "cf_product": "LMS"})
+    );
+    let (_, m) = admin_get(p.admin_addr, "/metrics").await;
+    assert!(
+        metric(
+            &m,
+            "deskguard_fields_dropped_total{route=\"freshdesk.ticket.update\"}"
+        ) >= 3.0,
+        "{m}"
+    );
+    // The control: straight to the fake, an update's tags replace the list.
+    let (s, v) = helpdesk_fakes::direct(
+        desk.addr,
+        "PUT",
+        &format!("/api/v2/tickets/{id}"),
+        &json!({"tags": ["x"]}),
+    )
+    .await;
+    assert_eq!((s, &v["tags"]), (200, &json!(["x"])));
+    let (s, v) = helpdesk_fakes::direct(
+        desk.addr,
+        "PUT",
+        &format!("/api/v2/tickets/{id}"),
+        &json!({"mobile": "1"}),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(v["errors"][0]["code"], "invalid_field");
+    desk.state.lock().unwrap().tickets[0]["tags"] = json!([
+        "lms",
+        "legal-basis:legitimate_interest",
+        "retention:1y-inactive"
+    ]);
 
     // --- reply and note ---
     for (route, extra) in [
@@ -204,11 +314,20 @@ async fn freshdesk_routes_through_deskguard() {
         assert!(a.get(gone).is_none(), "{gone} arrived: {a}");
     }
     assert_eq!(a["name"], "Pelle Public");
+    assert_audit_clean(&[
+        "pelle@example.test",
+        "Pelle Public",
+        "@pelle",
+        "Storgatan",
+        "kollega@example.test",
+        "+46701234567",
+    ]);
     p.shutdown().await;
 }
 
 #[tokio::test]
 async fn zendesk_routes_through_deskguard() {
+    capture_audit();
     let fx = fixture();
     let desk = start(Kind::Zendesk).await;
     let p = start_proxy_core(&fx, desk.addr, "profile = \"zendesk\"\n").await;
@@ -216,16 +335,20 @@ async fn zendesk_routes_through_deskguard() {
     let c = client(&fx.certs.ca, false);
 
     let mut ids = Vec::new();
-    for (path, requester, basis) in [
+    for (path, requester, basis, route, decided_by) in [
         (
             "/api/v2/tickets.json",
             "anna.svensson@kund.example",
             "contract",
+            "zendesk.ticket.create.json",
+            "registry:email",
         ),
         (
             "/api/v2/tickets",
             "pelle@example.test",
             "legitimate_interest",
+            "zendesk.ticket.create",
+            "default",
         ),
     ] {
         let ticket = json!({"ticket": {
@@ -246,11 +369,11 @@ async fn zendesk_routes_through_deskguard() {
             !text.contains("81.2.69.142") && !text.contains("Stockholm"),
             "{text}"
         );
-        ids.push(
-            serde_json::from_str::<Value>(&text).unwrap()["ticket"]["id"]
-                .as_u64()
-                .unwrap(),
-        );
+        let id = serde_json::from_str::<Value>(&text).unwrap()["ticket"]["id"]
+            .as_u64()
+            .unwrap();
+        assert_ticket_audit(&h, route, basis, decided_by, id).await;
+        ids.push(id);
 
         let arrived = desk.last();
         assert_eq!(arrived.path, path);
@@ -365,8 +488,9 @@ async fn zendesk_routes_through_deskguard() {
         &[CT],
         json_body(&json!({"ticket": {
             "tags": ["only-this"],
-            "additional_tags": ["vip"],
+            "additional_tags": ["vip", "legal-basis:contract", "retention:relationship+1y"],
             "remove_tags": ["legal-basis:legitimate_interest", "retention:1y-inactive"],
+            "custom_fields": [{"id": 360000000001u64, "value": "contract"}, {"id": 5, "value": "x"}],
         }})),
     )
     .await;
@@ -374,8 +498,15 @@ async fn zendesk_routes_through_deskguard() {
     let sent = desk.last().json();
     assert_eq!(
         sent["ticket"],
-        json!({"additional_tags": ["vip"]}),
+        json!({"additional_tags": ["vip"], "custom_fields": [{"id": 5, "value": "x"}]}),
         "{sent}"
+    );
+    let cfs = desk.state.lock().unwrap().tickets[1]["custom_fields"].clone();
+    assert!(
+        cfs.as_array()
+            .unwrap()
+            .contains(&json!({"id": 360000000001u64, "value": "legitimate_interest"})),
+        "the basis set at creation stays: {cfs}"
     );
     let stored = desk.state.lock().unwrap().tickets[1]["tags"].clone();
     assert_eq!(
@@ -387,6 +518,22 @@ async fn zendesk_routes_through_deskguard() {
             "vip"
         ])
     );
+    let (_, m) = admin_get(p.admin_addr, "/metrics").await;
+    assert!(
+        metric(
+            &m,
+            "deskguard_fields_dropped_total{route=\"zendesk.ticket.update\"}"
+        ) >= 5.0,
+        "tags, remove_tags and three forged values: {m}"
+    );
+    assert_audit_clean(&[
+        "pelle@example.test",
+        "anna.svensson@kund.example",
+        "Anna Svensson",
+        "kollega@example.test",
+        "chef@example.test",
+        "81.2.69.142",
+    ]);
     p.shutdown().await;
 }
 

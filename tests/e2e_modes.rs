@@ -1,7 +1,8 @@
 //! Policy modes and registry reload through the proxy, in front of the
 //! Freshdesk test upstream, with temp copies of the shipped rules/:
 //! shadow mode changes no byte (but is counted), strict mode refuses with a
-//! 422 problem+json naming the field path (never the value), and rewriting the
+//! 422 problem+json naming the field path (never the value) — for JSON and
+//! multipart/form-data bodies — and rewriting the
 //! customer-contact registry changes the legal-basis decision without restart.
 
 mod helpdesk_fakes;
@@ -185,5 +186,183 @@ async fn registry_reload_changes_the_legal_basis_without_restart() {
     assert!(deskguard::proxy::reload::reload_rules(&p.shared));
     let (_, h, _) = create(&p, &fx, TICKET).await;
     assert_eq!(h.get("x-legal-basis").unwrap(), "legitimate_interest");
+    p.shutdown().await;
+}
+
+const BOUNDARY: &str = "----deskguardModes7Qx";
+
+fn form(parts: &[(&str, Option<&str>, &str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, filename, ct, content) in parts {
+        out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let mut cd = format!("Content-Disposition: form-data; name=\"{name}\"");
+        if let Some(f) = filename {
+            cd.push_str(&format!("; filename=\"{f}\""));
+        }
+        out.extend_from_slice(format!("{cd}\r\nContent-Type: {ct}\r\n\r\n").as_bytes());
+        out.extend_from_slice(content);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    out
+}
+
+/// A multipart ticket with personal data in the text, fields the policy
+/// drops, a legal-basis field the client set itself and a binary file.
+fn multipart_ticket() -> Vec<u8> {
+    form(&[
+        ("email", None, "text/plain", b"pelle@example.test"),
+        ("subject", None, "text/plain", b"Inloggning"),
+        (
+            "description",
+            None,
+            "text/plain",
+            "Mitt personnummer är 19811218-9876, lösenord: Hemligt123".as_bytes(),
+        ),
+        ("twitter_id", None, "text/plain", b"@pelle"),
+        (
+            "custom_fields[cf_personnummer]",
+            None,
+            "text/plain",
+            b"19811218-9876",
+        ),
+        ("tags[]", None, "text/plain", b"lms"),
+        (
+            "attachments[]",
+            Some("s.png"),
+            "image/png",
+            b"\x89PNG\r\n\x1a\n\x00\x01",
+        ),
+    ])
+}
+
+/// Sends a multipart ticket in frames of `frame` bytes.
+async fn create_multipart(p: &Running, fx: &Fixture, b: Vec<u8>, frame: usize) -> (u16, String) {
+    let c = client(&fx.certs.ca, false);
+    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    let frames: Vec<&'static [u8]> = Box::leak(b.into_boxed_slice()).chunks(frame).collect();
+    let (s, _, b) = send(
+        &c,
+        "POST",
+        &url(p.listen_addrs[0], "/api/v2/tickets"),
+        &[("content-type", ct.as_str())],
+        chunked(&frames),
+    )
+    .await;
+    (s.as_u16(), String::from_utf8_lossy(&b).into_owned())
+}
+
+#[tokio::test]
+async fn shadow_mode_forwards_multipart_byte_for_byte_and_reports() {
+    let fx = fixture();
+    rules_copy(&fx, set_mode("shadow"));
+    let desk = start(Kind::Freshdesk).await;
+    let p = start_on_copy(&fx, desk.addr).await;
+    let sent = multipart_ticket();
+    // Small frames: the core sees arbitrary chunk boundaries.
+    let (s, text) = create_multipart(&p, &fx, sent.clone(), 13).await;
+    assert_eq!(s, 201, "{text}");
+    assert_eq!(
+        desk.last().body,
+        sent,
+        "shadow mode changed the multipart body"
+    );
+    let (_, m) = admin_get(p.admin_addr, "/metrics").await;
+    for detector in ["se.personnummer", "policy.drop"] {
+        assert!(
+            metric(
+                &m,
+                &format!(
+                    "deskguard_redactions_total{{detector=\"{detector}\",direction=\"request\"}}"
+                )
+            ) >= 1.0,
+            "{detector} reported: {m}"
+        );
+    }
+    // Reported, not done: nothing counted as dropped.
+    assert_eq!(
+        metric(
+            &m,
+            "deskguard_fields_dropped_total{route=\"freshdesk.ticket.create\"}"
+        ),
+        0.0,
+        "{m}"
+    );
+    assert!(!m.contains("19811218") && !m.contains("pelle"), "{m}");
+    p.shutdown().await;
+}
+
+#[tokio::test]
+async fn strict_mode_refuses_multipart_with_forbidden_parts_by_name() {
+    let fx = fixture();
+    rules_copy(&fx, set_mode("strict"));
+    let desk = start(Kind::Freshdesk).await;
+    let p = start_on_copy(&fx, desk.addr).await;
+    // In one frame: the refusal lists every forbidden part of the body.
+    let (s, text) = create_multipart(&p, &fx, multipart_ticket(), usize::MAX).await;
+    assert_eq!(s, 422, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["reason"], "forbidden_field", "{v}");
+    assert!(
+        text.contains("twitter_id") && text.contains("custom_fields[cf_personnummer]"),
+        "names every forbidden part: {text}"
+    );
+    for value in [
+        "@pelle",
+        "19811218",
+        "Hemligt123",
+        "pelle@example.test",
+        "PNG",
+    ] {
+        assert!(!text.contains(value), "{value} in the problem: {text}");
+    }
+    assert!(desk.received().is_empty(), "nothing reached the helpdesk");
+
+    // In small frames it is refused as soon as a forbidden part is seen,
+    // naming the parts seen so far. The upstream was already contacted
+    // after the first frame (streaming), but its request is aborted: no
+    // complete body and nothing of the forbidden part ever arrives.
+    let (s, text) = create_multipart(&p, &fx, multipart_ticket(), 13).await;
+    assert_eq!(s, 422, "{text}");
+    assert!(text.contains("twitter_id"), "{text}");
+    for value in ["@pelle", "19811218", "Hemligt123", "pelle@example.test"] {
+        assert!(!text.contains(value), "{value} in the problem: {text}");
+    }
+    for r in desk.received() {
+        assert!(!r.text().contains("@pelle"), "{}", r.text());
+        assert!(
+            helpdesk_fakes::form_to_json(&r.body, BOUNDARY).is_none(),
+            "a complete body arrived: {}",
+            r.text()
+        );
+    }
+    let (_, m) = admin_get(p.admin_addr, "/metrics").await;
+    assert!(
+        metric(
+            &m,
+            "deskguard_fail_closed_total{direction=\"request\",reason=\"forbidden_field\"}"
+        ) >= 2.0,
+        "{m}"
+    );
+
+    // Without forbidden parts the ticket passes, redacted and tagged.
+    let clean = form(&[
+        ("email", None, "text/plain", b"pelle@example.test"),
+        (
+            "description",
+            None,
+            "text/plain",
+            "Mitt personnummer är 19811218-9876".as_bytes(),
+        ),
+        ("tags[]", None, "text/plain", b"lms"),
+    ]);
+    let (s, text) = create_multipart(&p, &fx, clean, 13).await;
+    assert_eq!(s, 201, "{text}");
+    let arrived = desk.last().text();
+    assert!(!arrived.contains("19811218-9876"), "{arrived}");
+    assert!(
+        arrived.contains("legal-basis:legitimate_interest"),
+        "{arrived}"
+    );
     p.shutdown().await;
 }

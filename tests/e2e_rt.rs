@@ -50,6 +50,7 @@ async fn rt_tickets_through_deskguard() {
     let Some(rt) = RtServer::start_or_skip("rt_tickets_through_deskguard") else {
         return;
     };
+    capture_audit();
     let direct = rt.client();
     let cf = direct
         .ensure_custom_field("Legal Basis", "General")
@@ -111,6 +112,28 @@ async fn rt_tickets_through_deskguard() {
         let v: Value = serde_json::from_str(&text).unwrap();
         let id: u64 = v["id"].as_str().unwrap().parse().unwrap();
 
+        // The audit event carries the id RT assigned, and the basis decided
+        // on the request; never the requester.
+        let rid = h.get("x-request-id").unwrap().to_str().unwrap();
+        let ev = audit_event("legal_basis", rid).await;
+        assert_eq!(ev["ticket_id"], id.to_string(), "{ev}");
+        assert_eq!(ev["route"], "rt.ticket.create", "{ev}");
+        assert_eq!(ev["audience"], "agent", "{ev}");
+        assert_eq!(ev["basis"], basis, "{ev}");
+        assert_eq!(ev["retention"], retention, "{ev}");
+        let expected_rule = if basis == "contract" {
+            "registry:"
+        } else {
+            "default"
+        };
+        assert!(
+            ev["decided_by"]
+                .as_str()
+                .unwrap()
+                .starts_with(expected_rule),
+            "{ev}"
+        );
+
         // --- straight from RT ---
         let t = direct.get_ticket(id).unwrap();
         assert_eq!(cf_values(&t, "Legal Basis"), [basis], "{t}");
@@ -140,6 +163,30 @@ async fn rt_tickets_through_deskguard() {
         );
         ids.push((id, email));
     }
+    // An update cannot overwrite the basis set at creation (the field is
+    // dropped on its way), while the rest of the update is applied.
+    let (pelle, _) = ids[2];
+    let (s, _, b) = send(
+        &c,
+        "PUT",
+        &url(addr, &format!("/REST/2.0/ticket/{pelle}")),
+        &[
+            ("content-type", "application/json"),
+            ("authorization", AGENT),
+        ],
+        body(
+            serde_json::to_vec(
+                &json!({"Priority": 7, "CustomFields": {"Legal Basis": "contract"}}),
+            )
+            .unwrap(),
+        ),
+    )
+    .await;
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
+    let t = direct.get_ticket(pelle).unwrap();
+    assert_eq!(cf_values(&t, "Legal Basis"), ["legitimate_interest"], "{t}");
+    assert_eq!(t["Priority"], json!("7"), "{t}");
+
     // The Cc/AdminCc people were never created in RT.
     for other in ["kollega@example.test", "chef@example.test"] {
         assert!(direct.get_user(other).is_err(), "{other} exists in RT");
@@ -218,6 +265,18 @@ async fn rt_tickets_through_deskguard() {
     let (_, m) = admin_get(p.admin_addr, "/metrics").await;
     assert!(m.contains("deskguard_tickets_total{"), "{m}");
     assert!(!m.contains("19811218") && !m.contains("kund.example"));
+    let log = audit_text();
+    for pii in PII.iter().chain(&[
+        "kund.example",
+        "larosate.example",
+        "pelle@example.test",
+        "Anna Svensson",
+        "Pelle Public",
+        "kollega@example.test",
+        "chef@example.test",
+    ]) {
+        assert!(!log.contains(pii), "{pii} in the audit log:\n{log}");
+    }
     p.shutdown().await;
     drop(rt);
 }

@@ -273,3 +273,161 @@ fn audiences_see_what_their_policy_allows() {
         serde_json::json!({"id":7,"status":2,"created_at":"2024-05-01T10:00:00Z"})
     );
 }
+
+#[test]
+fn basis_tags_a_client_sent_on_creation_are_replaced() {
+    let (v, text, d) = run(
+        "freshdesk",
+        "POST /api/v2/tickets",
+        r#"{"email":"pelle@example.test","description":"hej","tags":["lms","Legal-Basis:consent","retention:forever"]}"#,
+    );
+    assert_eq!(d.unwrap().basis, "legitimate_interest");
+    assert_eq!(
+        v["tags"],
+        serde_json::json!([
+            "lms",
+            "legal-basis:legitimate_interest",
+            "retention:1y-inactive"
+        ]),
+        "{text}"
+    );
+}
+
+/// Output and findings of a body on a route, checked to be the same for
+/// 1-byte, 7-byte and whole-body chunks.
+fn run_dir(
+    profile: &str,
+    route: &str,
+    direction: Direction,
+    body: &str,
+) -> (String, Vec<deskguard::core::Finding>, Option<String>) {
+    let rules = common::shipped();
+    let (method, path) = route.split_once(' ').unwrap();
+    let spec = StreamSpec {
+        format: Format::Json,
+        profile,
+        method,
+        path,
+        direction,
+        audience: None,
+    };
+    let mut whole: Option<(String, usize, Option<String>)> = None;
+    let mut first_findings = Vec::new();
+    for split in [usize::MAX, 1, 7] {
+        let mut r = rules.redactor(&spec, &common::key());
+        let mut out = Vec::new();
+        for c in body.as_bytes().chunks(split.min(body.len().max(1))) {
+            r.push(c, &mut out).unwrap();
+        }
+        r.finish(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let findings = r.take_findings();
+        let id = r.ticket_id();
+        assert!(r.legal_basis().is_none(), "{route}: nothing is decided");
+        let got = (text, findings.len(), id);
+        match &whole {
+            None => {
+                whole = Some(got);
+                first_findings = findings;
+            }
+            Some(w) => assert_eq!(w, &got, "chunking changed the result"),
+        }
+    }
+    let (text, _, id) = whole.unwrap();
+    (text, first_findings, id)
+}
+
+#[test]
+fn zendesk_updates_cannot_forge_a_basis() {
+    for route in [
+        "PUT /api/v2/tickets/7",
+        "PUT /api/v2/tickets/7.json",
+        "PUT /api/v2/tickets/update_many.json",
+    ] {
+        let (text, findings, _) = run_dir(
+            "zendesk",
+            route,
+            Direction::Request,
+            r#"{"ticket": {"status":"open", "additional_tags":["vip","legal-basis:consent"," Retention:forever"], "custom_fields":[{"id":360000000001,"value":"consent"},{"id":5,"value":"x"}], "priority":"high"}}"#,
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(
+            v,
+            serde_json::json!({"ticket": {"status":"open", "additional_tags":["vip"],
+                "custom_fields":[{"id":5,"value":"x"}], "priority":"high"}}),
+            "{route}: {text}"
+        );
+        let protect: Vec<_> = findings
+            .iter()
+            .filter(|f| &*f.detector == "legal_basis.protect")
+            .collect();
+        assert_eq!(protect.len(), 3, "{findings:?}");
+        assert!(protect
+            .iter()
+            .all(|f| f.action == deskguard::core::ActionKind::Drop));
+    }
+    // Batch update: a tickets array; a single tag as a string; a protected
+    // member first and last in its object.
+    let (text, _, _) = run_dir(
+        "zendesk",
+        "PUT /api/v2/tickets/update_many",
+        Direction::Request,
+        r#"{"tickets":[{"additional_tags":"legal-basis:consent","id":1},{"id":2,"additional_tags":["a","retention:x"]}]}"#,
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(
+        v,
+        serde_json::json!({"tickets":[{"additional_tags":"","id":1},{"id":2,"additional_tags":["a"]}]}),
+        "{text}"
+    );
+}
+
+#[test]
+fn creation_responses_yield_the_helpdesk_ticket_id_unchanged() {
+    for (profile, route, body, id) in [
+        (
+            "freshdesk",
+            "POST /api/v2/tickets",
+            r#"{"id":101,"attachments":[{"id":7}],"status":2,"tags":[]}"#,
+            "101",
+        ),
+        (
+            "zendesk",
+            "POST /api/v2/tickets.json",
+            r#"{"audit":{"id":9,"ticket_id":55},"ticket":{"requester_id":3,"id":55}}"#,
+            "55",
+        ),
+        (
+            "rt",
+            "POST /REST/2.0/ticket",
+            r#"{"_url":"http://rt/REST/2.0/ticket/12","type":"ticket","id":"12"}"#,
+            "12",
+        ),
+    ] {
+        let (text, _, got) = run_dir(profile, route, Direction::Response, body);
+        assert_eq!(got.as_deref(), Some(id), "{profile}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            serde_json::from_str::<serde_json::Value>(body).unwrap(),
+            "the response is not tagged: {text}"
+        );
+    }
+    // A value that is not id-shaped is never taken as the id.
+    let (_, _, got) = run_dir(
+        "freshdesk",
+        "POST /api/v2/tickets",
+        Direction::Response,
+        r#"{"id":"pelle@example.test"}"#,
+    );
+    assert_eq!(got, None);
+    // Other routes read no id.
+    let (_, _, got) = run_dir(
+        "freshdesk",
+        "GET /api/v2/tickets/101",
+        Direction::Response,
+        r#"{"id":101}"#,
+    );
+    assert_eq!(got, None);
+}

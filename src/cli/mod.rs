@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 
 pub mod healthcheck;
 
-use crate::core::{redact_all, Direction, Format, PseudonymKey, Ruleset, StreamSpec};
+use crate::core::{redact_all, Direction, Format, PseudonymKey, Redactor, Ruleset, StreamSpec};
 use crate::rules_dir;
 
 /// Body format on the command line.
@@ -25,6 +25,10 @@ pub enum FormatArg {
     Json,
     /// One JSON value per line, each redacted independently.
     Jsonl,
+    /// multipart/form-data (needs --boundary): text parts follow the
+    /// route's field policy by form field name, binary file parts pass or
+    /// are refused by its `attachments`.
+    Multipart,
 }
 
 impl From<FormatArg> for Format {
@@ -34,6 +38,7 @@ impl From<FormatArg> for Format {
             FormatArg::Html => Format::Html,
             FormatArg::Json => Format::Json,
             FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Multipart => Format::Multipart,
         }
     }
 }
@@ -54,6 +59,11 @@ pub struct RedactArgs {
     /// Input format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: FormatArg,
+    /// The boundary of a multipart/form-data body (the `boundary`
+    /// parameter of its Content-Type, without quotes); required with
+    /// --format multipart.
+    #[arg(long, required_if_eq("format", "multipart"))]
+    pub boundary: Option<String>,
     /// Helpdesk profile whose field policies apply (e.g. freshdesk); without
     /// it, every JSON string value is scanned.
     #[arg(long, default_value = "default")]
@@ -92,6 +102,15 @@ impl RedactArgs {
             audience: self.audience.as_deref(),
         })
     }
+
+    /// A redactor for the input (multipart bodies with their boundary).
+    fn redactor(&self, rules: &Arc<Ruleset>, key: &PseudonymKey) -> anyhow::Result<Redactor> {
+        let spec = self.spec()?;
+        Ok(match self.format {
+            FormatArg::Multipart => rules.multipart_redactor(&spec, self.boundary.as_deref(), key),
+            _ => rules.redactor(&spec, key),
+        })
+    }
 }
 
 /// Loads and compiles a rules directory, with errors as `file:line: reason`.
@@ -118,7 +137,7 @@ pub fn key_from_env(var: &str) -> PseudonymKey {
 pub fn redact(args: &RedactArgs) -> anyhow::Result<ExitCode> {
     let rules = load_rules(&args.rules)?;
     let key = key_from_env(&args.key_env);
-    let mut redactor = rules.redactor(&args.spec()?, &key);
+    let mut redactor = args.redactor(&rules, &key)?;
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
     let mut buf = vec![0u8; 64 * 1024];
@@ -153,13 +172,16 @@ pub fn explain(args: &RedactArgs, show_values: bool) -> anyhow::Result<ExitCode>
     std::io::stdin()
         .read_to_end(&mut input)
         .context("reading stdin")?;
-    let (_, findings) = match redact_all(&rules, &args.spec()?, &key, &input) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("deskguard: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
+    let mut redactor = args.redactor(&rules, &key)?;
+    let mut out = Vec::with_capacity(input.len());
+    if let Err(e) = redactor
+        .push(&input, &mut out)
+        .and_then(|_| redactor.finish(&mut out))
+    {
+        eprintln!("deskguard: {e}");
+        return Ok(ExitCode::from(2));
+    }
+    let findings = redactor.take_findings();
     let mut stdout = std::io::stdout().lock();
     for f in findings {
         let mut line = serde_json::to_value(&f)?;

@@ -11,7 +11,9 @@ use super::decode::Encoding;
 use super::engine::Engine;
 use super::error::RedactError;
 use super::finding::{ActionKind, Finding};
-use super::legal_basis::{LegalBasis, LegalBasisDecision, TaggingTarget};
+use super::legal_basis::{
+    ticket_id_of, LegalBasis, LegalBasisDecision, ProtectTarget, TaggingTarget,
+};
 use super::policy::{Attachments, FieldAction, FieldPolicy, Mode};
 use super::ruleset::Settings;
 use super::scanner::{json_escape, Scanner};
@@ -29,6 +31,9 @@ pub(crate) struct Tagging {
     lb: Arc<LegalBasis>,
     target: TaggingTarget,
     shadow: bool,
+    /// On the creation's response: only the helpdesk's ticket id is read
+    /// (`target.ticket_id`, from the body root); nothing is tagged.
+    read_id: bool,
     captured: Vec<(Vec<String>, String)>,
     capturing: Option<Vec<String>>,
     cap_raw: Vec<u8>,
@@ -45,6 +50,7 @@ impl Tagging {
             lb,
             target,
             shadow,
+            read_id: false,
             captured: Vec::new(),
             capturing: None,
             cap_raw: Vec::new(),
@@ -54,6 +60,33 @@ impl Tagging {
             diverted: Vec::new(),
             decision: None,
         }
+    }
+
+    /// Whether this tags a ticket (false: it only reads the response's id).
+    pub fn tags(&self) -> bool {
+        !self.read_id
+    }
+
+    /// Reads the id the helpdesk assigned from a creation's response body.
+    pub fn ticket_id_reader(lb: Arc<LegalBasis>, target: &TaggingTarget) -> Option<Self> {
+        let mut target = target.clone();
+        target.ticket_id.as_ref()?;
+        // The id path is written from the body root.
+        target.ticket.clear();
+        // "shadow": nothing is diverted or added to the response.
+        let mut t = Tagging::new(lb, target, true);
+        t.read_id = true;
+        Some(t)
+    }
+
+    /// The ticket id read from the response (first value at the path, if
+    /// it has the shape of an id).
+    pub fn ticket_id(&self) -> Option<String> {
+        let path = self.target.ticket_id.as_ref()?;
+        self.captured
+            .iter()
+            .find(|(p, _)| p == path)
+            .and_then(|(_, v)| ticket_id_of(v))
     }
 
     fn deferred_keys(&self) -> impl Iterator<Item = &str> {
@@ -67,6 +100,9 @@ impl Tagging {
 
     fn wants(&self, rel: &[String]) -> bool {
         let t = &self.target;
+        if self.read_id {
+            return t.ticket_id.as_deref() == Some(rel);
+        }
         t.requester
             .iter()
             .chain(&t.company)
@@ -90,6 +126,14 @@ impl Tagging {
                 Some(Value::Array(a)) => a,
                 _ => Vec::new(),
             };
+            // A basis or retention tag the client sent is never trusted.
+            tags.retain(|t| {
+                t.as_str().is_none_or(|s| {
+                    let s = s.trim().to_ascii_lowercase();
+                    !s.starts_with(&self.target.tag_prefix.to_ascii_lowercase())
+                        && !s.starts_with("retention:")
+                })
+            });
             for tag in [
                 format!("{}{}", self.target.tag_prefix, decision.basis),
                 format!("retention:{}", decision.retention),
@@ -118,6 +162,37 @@ impl Tagging {
             out.push((key.to_string(), Value::Array(list)));
         }
         out
+    }
+}
+
+/// A protected member being held back (see [`Protect`]).
+struct Held {
+    key: String,
+    depth: usize,
+    keys: Vec<String>,
+    path: String,
+    at: u64,
+}
+
+/// On a ticket-updating route (`[[legal_basis.protect]]`): the (redacted)
+/// value of a protected member (`ticket.additional_tags`, `custom_fields`)
+/// is held back and written, filtered, when it ends, so a client can
+/// neither forge a legal basis nor overwrite the one set at creation.
+pub(crate) struct Protect {
+    target: ProtectTarget,
+    holding: Option<Held>,
+    finished: Option<Held>,
+    buf: Vec<u8>,
+}
+
+impl Protect {
+    pub fn new(target: ProtectTarget) -> Self {
+        Protect {
+            target,
+            holding: None,
+            finished: None,
+            buf: Vec::new(),
+        }
     }
 }
 
@@ -210,6 +285,7 @@ pub(crate) struct JsonRewriter {
     hash_id: String,
     pub findings: Vec<Finding>,
     pub tagging: Option<Box<Tagging>>,
+    pub protect: Option<Box<Protect>>,
     /// Strict mode: forbidden paths seen in the current chunk.
     forbidden: Vec<String>,
 }
@@ -262,6 +338,7 @@ impl JsonRewriter {
             hash_id: String::new(),
             findings: Vec::new(),
             tagging: None,
+            protect: None,
             forbidden: Vec::new(),
         }
     }
@@ -354,6 +431,10 @@ impl JsonRewriter {
     ) -> Result<(), RedactError> {
         let mut i = 0;
         while i < chunk.len() {
+            if self.protect.as_ref().is_some_and(|p| p.holding.is_some()) {
+                i = self.step_protected(engine, chunk, i, out)?;
+                continue;
+            }
             let diverting = self.tagging.as_ref().is_some_and(|t| t.diverting.is_some());
             if !diverting {
                 i = self.step(engine, chunk, i, out)?;
@@ -382,6 +463,104 @@ impl JsonRewriter {
         }
         self.offset += chunk.len() as u64;
         self.check_forbidden()
+    }
+
+    /// One step while a protected member's value is held back.
+    fn step_protected(
+        &mut self,
+        engine: &Engine,
+        chunk: &[u8],
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, RedactError> {
+        let mut buf = self
+            .protect
+            .as_mut()
+            .map(|p| std::mem::take(&mut p.buf))
+            .unwrap_or_default();
+        let at = self.offset + i as u64;
+        let next = self.step(engine, chunk, i, &mut buf)?;
+        if buf.len() > MAX_DIVERT {
+            return Err(RedactError::TokenTooLong {
+                offset: at,
+                limit: MAX_DIVERT,
+            });
+        }
+        match self.protect.as_mut().and_then(|p| p.finished.take()) {
+            Some(held) => self.write_protected(held, &buf, out),
+            None => {
+                if let Some(p) = self.protect.as_mut() {
+                    p.buf = buf;
+                }
+            }
+        }
+        Ok(next)
+    }
+
+    /// Writes a held-back protected member, without the values a client may
+    /// not send (each removal is a `legal_basis.protect` drop finding).
+    fn write_protected(&mut self, held: Held, value: &[u8], out: &mut Vec<u8>) {
+        let Some(p) = self.protect.as_ref() else {
+            return;
+        };
+        // The value is the rewriter's own (valid) output; should it not
+        // parse, nothing of it is written.
+        let mut v = serde_json::from_slice::<serde_json::Value>(value)
+            .unwrap_or_else(|_| serde_json::Value::Array(Vec::new()));
+        let keys: Vec<&str> = held.keys.iter().map(String::as_str).collect();
+        let removed = p.target.filter(&keys, &mut v);
+        for _ in 0..removed {
+            self.findings.push(Finding {
+                detector: Arc::from("legal_basis.protect"),
+                path: held.path.clone(),
+                start: held.at,
+                end: held.at,
+                action: ActionKind::Drop,
+            });
+        }
+        // Objects whose members are decided hold separators back; others
+        // have already written the comma before this member.
+        if let Some(f) = self.stack.last_mut() {
+            if f.decide {
+                if f.emitted_any {
+                    out.push(b',');
+                }
+                f.emitted_any = true;
+            }
+        }
+        out.extend_from_slice(
+            serde_json::to_string(&held.key)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        out.push(b':');
+        out.extend_from_slice(v.to_string().as_bytes());
+    }
+
+    /// Whether the member whose key was just read is protected: then its
+    /// key is held back and its value too, until it ends.
+    fn protect_member(&mut self) -> bool {
+        let covered = self.protect.as_ref().is_some_and(|p| {
+            self.mode != Mode::Shadow
+                && self.hasher.is_none()
+                && self.member_out != Sink::Discard
+                && p.target.covers(&self.policy_path())
+        });
+        if !covered {
+            return false;
+        }
+        let held = Held {
+            key: self.last_key().to_string(),
+            depth: self.stack.len(),
+            keys: self.keys().map(str::to_string).collect(),
+            path: self.display_path(),
+            at: self.key_start,
+        };
+        if let Some(p) = self.protect.as_mut() {
+            p.buf.clear();
+            p.holding = Some(held);
+        }
+        true
     }
 
     pub fn finish(&mut self, engine: &Engine, out: &mut Vec<u8>) -> Result<(), RedactError> {
@@ -606,7 +785,7 @@ impl JsonRewriter {
             let dropped = d.action == Some(FieldAction::Drop) && self.mode != Mode::Shadow;
             self.member_out = if dropped { Sink::Discard } else { Sink::Copy };
         }
-        if self.defer_member() {
+        if self.defer_member() || self.protect_member() {
             self.member_out = Sink::Discard;
         }
         let sink = self.member_out;
@@ -709,7 +888,7 @@ impl JsonRewriter {
         let Some(t) = self.tagging.as_mut() else {
             return;
         };
-        if !is_ticket || t.decision.is_some() {
+        if !is_ticket || t.decision.is_some() || t.read_id {
             return;
         }
         let decision = t.lb.decide(&t.target, &t.captured);
@@ -1018,6 +1197,14 @@ impl JsonRewriter {
                 .is_some_and(|(_, depth)| *depth == self.stack.len())
             {
                 t.finished = t.diverting.take().map(|(key, _)| key);
+            }
+        }
+        if let Some(p) = self.protect.as_mut() {
+            if p.holding
+                .as_ref()
+                .is_some_and(|h| h.depth == self.stack.len())
+            {
+                p.finished = p.holding.take();
             }
         }
         if self.stack.last().is_some_and(|f| f.is_object) {

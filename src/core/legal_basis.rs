@@ -44,6 +44,94 @@ pub struct TaggingTarget {
     pub field_object: Option<(String, String)>,
     /// List member `{custom_fields: [{id, value}]}` (Zendesk).
     pub field_list: Option<(String, serde_json::Value)>,
+    /// Dotted path (from the body root) of the id the helpdesk assigned,
+    /// in the creation's *response* body (`id`, `ticket.id`): recorded in
+    /// the audit event, never anything else from the response.
+    pub ticket_id: Option<Vec<String>>,
+}
+
+/// A ticket-updating route whose body must not set a legal basis: values a
+/// client sent that look like deskguard's basis tags (`legal-basis:*`,
+/// `retention:*`) or the basis custom field are removed before the body
+/// leaves, so a basis can be neither forged nor overwritten on update.
+#[derive(Debug, Clone)]
+pub struct ProtectTarget {
+    pub profile: String,
+    pub route: RouteTemplate,
+    /// Full dotted paths (array indices not written) of tag arrays
+    /// (`ticket.additional_tags`): string values starting with one of
+    /// `prefixes` are removed.
+    pub tags: Vec<Vec<String>>,
+    /// Full dotted paths of custom-field members (`custom_fields`): the
+    /// object member `custom_field_key` or the list entries `{id:
+    /// custom_field_id}` are removed.
+    pub custom_fields: Vec<Vec<String>>,
+    pub custom_field_key: Option<String>,
+    pub custom_field_id: Option<serde_json::Value>,
+    /// Tag prefixes a client may not send (default: every target's
+    /// `tag_prefix` and `retention:`).
+    pub prefixes: Vec<String>,
+}
+
+impl ProtectTarget {
+    /// Removes protected values from a member's (already redacted) value;
+    /// returns how many were removed. Values of other shapes pass as they are.
+    pub fn filter(&self, path: &[&str], value: &mut serde_json::Value) -> usize {
+        use serde_json::Value;
+        let is = |paths: &[Vec<String>]| {
+            paths
+                .iter()
+                .any(|p| p.len() == path.len() && p.iter().zip(path).all(|(a, b)| a == b))
+        };
+        let protected = |v: &Value| {
+            v.as_str().is_some_and(|s| {
+                let s = s.trim().to_ascii_lowercase();
+                self.prefixes.iter().any(|p| s.starts_with(p.as_str()))
+            })
+        };
+        let mut removed = 0;
+        if is(&self.tags) {
+            match value {
+                Value::Array(a) => {
+                    let before = a.len();
+                    a.retain(|v| !protected(v));
+                    removed += before - a.len();
+                }
+                // Zendesk also accepts a single tag (or several, space separated) as a string.
+                Value::String(s) => {
+                    let kept: Vec<&str> = s
+                        .split_whitespace()
+                        .filter(|t| !protected(&Value::String(t.to_string())))
+                        .collect();
+                    removed += s.split_whitespace().count() - kept.len();
+                    *s = kept.join(" ");
+                }
+                _ => {}
+            }
+        }
+        if is(&self.custom_fields) {
+            match (value, &self.custom_field_key, &self.custom_field_id) {
+                (Value::Object(m), Some(key), _) => {
+                    removed += usize::from(m.remove(key).is_some());
+                }
+                (Value::Array(a), _, Some(id)) => {
+                    let before = a.len();
+                    a.retain(|e| e.get("id") != Some(id));
+                    removed += before - a.len();
+                }
+                _ => {}
+            }
+        }
+        removed
+    }
+
+    /// Whether a member at `path` (full dotted path) is protected.
+    pub fn covers(&self, path: &[&str]) -> bool {
+        self.tags
+            .iter()
+            .chain(&self.custom_fields)
+            .any(|p| p.len() == path.len() && p.iter().zip(path).all(|(a, b)| a == b))
+    }
 }
 
 /// An extra rule: a field value that decides the basis (evaluated before the registry).
@@ -66,6 +154,7 @@ pub struct LegalBasis {
     pub rules: Vec<BasisRule>,
     pub retention: BTreeMap<Basis, String>,
     pub targets: Vec<TaggingTarget>,
+    pub protect: Vec<ProtectTarget>,
 }
 
 /// `[legal_basis]` as written in rule files.
@@ -82,6 +171,8 @@ pub(crate) struct LegalBasisSpec {
     pub rule: Vec<BasisRuleSpec>,
     #[serde(default)]
     pub target: Vec<TargetSpec>,
+    #[serde(default)]
+    pub protect: Vec<ProtectSpec>,
 }
 
 fn default_registry_basis() -> String {
@@ -113,6 +204,21 @@ pub(crate) struct TargetSpec {
     pub custom_field: Option<String>,
     pub custom_field_key: Option<String>,
     pub custom_field_id: Option<serde_json::Value>,
+    pub ticket_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProtectSpec {
+    pub profile: String,
+    pub route: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub custom_fields: Vec<String>,
+    pub custom_field_key: Option<String>,
+    pub custom_field_id: Option<serde_json::Value>,
+    pub prefixes: Option<Vec<String>>,
 }
 
 fn default_tag_prefix() -> String {
@@ -197,6 +303,40 @@ impl LegalBasis {
                 tag_prefix: t.tag_prefix,
                 field_object,
                 field_list,
+                ticket_id: match t.ticket_id.as_deref() {
+                    Some("") => return Err("ticket_id must name a field of the response".into()),
+                    p => p.map(split),
+                },
+            });
+        }
+        for p in spec.protect {
+            let route = RouteTemplate::parse(&p.route)?;
+            if p.tags.is_empty() && p.custom_fields.is_empty() {
+                return Err("[[legal_basis.protect]] needs tags and/or custom_fields".into());
+            }
+            if !p.custom_fields.is_empty()
+                && p.custom_field_key.is_some() == p.custom_field_id.is_some()
+            {
+                return Err("custom_fields needs exactly one of custom_field_key (object) or custom_field_id (list of {id, value})".into());
+            }
+            let prefixes = p.prefixes.unwrap_or_else(|| {
+                let mut v: Vec<String> = lb.targets.iter().map(|t| t.tag_prefix.clone()).collect();
+                v.push("retention:".into());
+                v.sort();
+                v.dedup();
+                v
+            });
+            if prefixes.iter().any(|p| p.is_empty()) {
+                return Err("an empty tag prefix would remove every tag".into());
+            }
+            lb.protect.push(ProtectTarget {
+                profile: p.profile,
+                route,
+                tags: p.tags.iter().map(|x| split(x)).collect(),
+                custom_fields: p.custom_fields.iter().map(|x| split(x)).collect(),
+                custom_field_key: p.custom_field_key,
+                custom_field_id: p.custom_field_id,
+                prefixes: prefixes.iter().map(|p| p.to_ascii_lowercase()).collect(),
             });
         }
         Ok(lb)
@@ -205,6 +345,13 @@ impl LegalBasis {
     /// The tagging target for a request, if the route creates tickets.
     pub fn target_for(&self, profile: &str, method: &str, path: &str) -> Option<&TaggingTarget> {
         self.targets
+            .iter()
+            .find(|t| t.profile == profile && t.route.matches(method, path))
+    }
+
+    /// The protection of a ticket-updating route, if any.
+    pub fn protect_for(&self, profile: &str, method: &str, path: &str) -> Option<&ProtectTarget> {
+        self.protect
             .iter()
             .find(|t| t.profile == profile && t.route.matches(method, path))
     }
@@ -261,6 +408,19 @@ impl LegalBasis {
             decided_by,
         }
     }
+}
+
+/// A ticket id as read from a response: an integer or a short token of
+/// letters, digits and `-_.:`; anything else (a misconfigured path that
+/// points at free text or an e-mail address) is not an id and is never
+/// recorded.
+pub fn ticket_id_of(raw: &str) -> Option<String> {
+    let v = raw.trim();
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    ok.then(|| v.to_string())
 }
 
 /// The address in `Name <addr>` or a bare address, lower-cased.

@@ -7,7 +7,7 @@ use super::action::PseudonymKey;
 use super::decode::Encoding;
 use super::error::RedactError;
 use super::finding::Finding;
-use super::json::{JsonRewriter, Tagging};
+use super::json::{JsonRewriter, Protect, Tagging};
 use super::legal_basis::LegalBasisDecision;
 use super::multipart::{valid_boundary, MpTagging, MultipartRewriter};
 use super::policy::{Direction, FieldPolicy, Mode};
@@ -174,12 +174,23 @@ impl Ruleset {
                     key.clone(),
                     spec.format == Format::Jsonl,
                 );
-                if spec.direction == Direction::Request {
-                    if let Some(lb) = &self.legal_basis {
-                        if let Some(target) = lb.target_for(spec.profile, spec.method, spec.path) {
+                if let Some(lb) = &self.legal_basis {
+                    let target = lb.target_for(spec.profile, spec.method, spec.path);
+                    match (spec.direction, target) {
+                        (Direction::Request, Some(target)) => {
                             json.tagging =
                                 Some(Box::new(Tagging::new(lb.clone(), target.clone(), shadow)));
                         }
+                        (Direction::Request, None) => {
+                            json.protect = lb
+                                .protect_for(spec.profile, spec.method, spec.path)
+                                .map(|p| Box::new(Protect::new(p.clone())));
+                        }
+                        (Direction::Response, Some(target)) => {
+                            json.tagging =
+                                Tagging::ticket_id_reader(lb.clone(), target).map(Box::new);
+                        }
+                        _ => {}
                     }
                 }
                 Inner::Json(Box::new(json))
@@ -289,11 +300,22 @@ impl Redactor {
         }
     }
 
+    /// The id the helpdesk assigned to a ticket, read from a ticket
+    /// creation's response body (the route's target has `ticket_id`), once
+    /// the body has been read. Only id-shaped values (digits, letters,
+    /// `-_.:`, at most 64 bytes) are returned.
+    pub fn ticket_id(&self) -> Option<String> {
+        match &self.inner {
+            Inner::Json(j) => j.tagging.as_ref().and_then(|t| t.ticket_id()),
+            _ => None,
+        }
+    }
+
     /// Whether this body creates a ticket that must get a legal basis (the
     /// route has a tagging target); then no decision at the end is a failure.
     pub fn tags_tickets(&self) -> bool {
         match &self.inner {
-            Inner::Json(j) => j.tagging.is_some(),
+            Inner::Json(j) => j.tagging.as_ref().is_some_and(|t| t.tags()),
             Inner::Multipart(m) => m.tagging.is_some(),
             _ => false,
         }

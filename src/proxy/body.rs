@@ -174,6 +174,11 @@ pub trait BodyFilter: Send {
     fn expects_legal_basis(&self) -> bool {
         false
     }
+    /// The id the helpdesk assigned to a created ticket, read by the core
+    /// from the creation's response body (an id-shaped value, never data).
+    fn ticket_id(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A legal-basis decision as the shell exports it (metrics, audit log).
@@ -381,6 +386,9 @@ pub struct ReqStats {
     /// The request body's legal-basis decision, once the body has been read
     /// to its end (the handler puts it on the response head).
     pub legal_basis: Mutex<Option<LegalBasis>>,
+    /// The helpdesk's id of the created ticket, once the response body has
+    /// been read to its end (for the legal-basis audit event).
+    pub ticket_id: Mutex<Option<String>>,
 }
 
 /// Called once per body with its findings and outcome (metrics, audit).
@@ -392,7 +400,8 @@ pub enum BodyEvent<'a> {
     Findings(&'a [FilterFinding]),
     /// `n` decoded bytes went through the filter.
     Inspected(u64),
-    /// The body was tagged with a legal basis (reported once, at its end).
+    /// The body was tagged with a legal basis (reported once, at its end;
+    /// the audit event follows when the exchange ends, with the ticket id).
     LegalBasis(&'a LegalBasis),
     /// A ticket-creating body ended without a legal-basis decision (e.g.
     /// the ticket object was missing).
@@ -472,6 +481,13 @@ impl<B> FilteredBody<B> {
                 if self.direction == Dir::Request {
                     if let Ok(mut slot) = self.stats.legal_basis.lock() {
                         *slot = Some(lb);
+                    }
+                }
+            }
+            if self.direction == Dir::Response {
+                if let Some(id) = self.filter.ticket_id() {
+                    if let Ok(mut slot) = self.stats.ticket_id.lock() {
+                        *slot = Some(id);
                     }
                 }
             }

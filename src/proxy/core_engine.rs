@@ -98,6 +98,9 @@ impl BodyFilter for CoreFilter {
     fn expects_legal_basis(&self) -> bool {
         self.r.tags_tickets()
     }
+    fn ticket_id(&self) -> Option<String> {
+        self.r.ticket_id()
+    }
     fn legal_basis(&self) -> Option<LegalBasis> {
         self.r.legal_basis().map(|d| LegalBasis {
             basis: d.basis.clone(),

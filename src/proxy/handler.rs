@@ -54,6 +54,7 @@ pub async fn handle(
         request_id: rid.clone(),
         method: telemetry::method_label(req.method()),
         route: telemetry::ROUTE_DEFAULT.to_string(),
+        audience: None,
         status: 0,
         t0,
         pre_upstream: Duration::ZERO,
@@ -112,20 +113,12 @@ fn observer(metrics: Arc<Metrics>, route: String, dir: Dir, rid: String) -> Obse
             }
             tracing::debug!(event = telemetry::EV_REDACTED, request_id = %rid, route = %route, direction = dir.as_str(), findings = fs.len());
         }
-        BodyEvent::LegalBasis(lb) => {
-            metrics
-                .legal_basis
-                .with_label_values(&[&route, &lb.basis, &lb.retention])
-                .inc();
-            tracing::info!(
-                event = telemetry::EV_LEGAL_BASIS,
-                request_id = %rid,
-                route = %route,
-                basis = %lb.basis,
-                retention = %lb.retention,
-                decided_by = %lb.decided_by
-            );
-        }
+        // The audit event is written when the exchange ends (AccessLog),
+        // with the ticket id from the helpdesk's answer.
+        BodyEvent::LegalBasis(lb) => metrics
+            .legal_basis
+            .with_label_values(&[&route, &lb.basis, &lb.retention])
+            .inc(),
         BodyEvent::LegalBasisMissing => {
             metrics
                 .legal_basis_failures
@@ -199,6 +192,7 @@ async fn proxy(
     let audience = sh
         .cfg
         .audience_for(parts.headers.get(header::AUTHORIZATION));
+    log.audience = audience.map(str::to_string);
     let info = |format, direction| StreamInfo {
         format,
         profile: &sh.cfg.profile,
@@ -474,6 +468,8 @@ struct AccessLog {
     request_id: String,
     method: &'static str,
     route: String,
+    /// Audience name from the configuration (never the credentials).
+    audience: Option<String>,
     status: u16,
     t0: Instant,
     pre_upstream: Duration,
@@ -514,6 +510,7 @@ impl Drop for AccessLog {
         } else {
             "client_gone"
         };
+        self.audit_ticket(outcome);
         tracing::info!(
             event = EV_ACCESS,
             request_id = %self.request_id,
@@ -527,6 +524,36 @@ impl Drop for AccessLog {
             req_bytes = self.stats.req_bytes.load(Ordering::Relaxed),
             resp_bytes = self.stats.resp_bytes.load(Ordering::Relaxed),
             findings = self.stats.findings.load(Ordering::Relaxed),
+        );
+    }
+}
+
+impl AccessLog {
+    /// The audit event of a ticket creation, once per exchange whose request
+    /// body was given a legal basis: written when the response has ended
+    /// (or failed), so it can carry the id the helpdesk assigned. The id is
+    /// only taken from a complete 2xx answer; bounded names and the id only.
+    fn audit_ticket(&self, outcome: &str) {
+        let Some(lb) = self.stats.legal_basis.lock().ok().and_then(|g| g.clone()) else {
+            return;
+        };
+        let created = (200..300).contains(&self.status) && outcome == "complete";
+        let ticket_id = if created {
+            self.stats.ticket_id.lock().ok().and_then(|g| g.clone())
+        } else {
+            None
+        };
+        tracing::info!(
+            event = telemetry::EV_LEGAL_BASIS,
+            request_id = %self.request_id,
+            route = %self.route,
+            audience = self.audience.as_deref(),
+            basis = %lb.basis,
+            retention = %lb.retention,
+            decided_by = %lb.decided_by,
+            status = self.status,
+            outcome,
+            ticket_id = ticket_id.as_deref(),
         );
     }
 }

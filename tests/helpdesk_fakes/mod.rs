@@ -8,13 +8,17 @@
 //! POST /api/v2/tickets/{id}/reply and /notes, GET /api/v2/tickets/{id}/conversations,
 //! POST /api/v2/contacts, GET /api/v2/search/tickets?query=…; errors as
 //! `{"description":"Validation failed","errors":[{"field","message","code"}]}`.
+//! Update (PUT /api/v2/tickets/{id}) as documented: `tags` REPLACES the
+//! ticket's tags, `custom_fields` updates only the fields it names, and a
+//! field the endpoint does not know is a 400 `invalid_field`.
 //!
 //! Zendesk: /api/v2/tickets[.json], /api/v2/tickets/{id}[.json] (wrapped
 //! `{"ticket":…}` / `{"tickets":[…]}`), /api/v2/tickets/{id}/comments[.json]
 //! (with `metadata.system` {ip_address, location, client, latitude,
 //! longitude} as Zendesk records it), /api/v2/users/{id}[.json],
-//! /api/v2/search[.json]; tags REPLACE on update; 422 RecordInvalid without
-//! a comment on create.
+//! /api/v2/search[.json]; on update `tags` REPLACE, `additional_tags` add,
+//! `remove_tags` remove and `custom_fields` change only the ids named; 422
+//! RecordInvalid without a comment on create.
 #![allow(dead_code)]
 
 use std::convert::Infallible;
@@ -301,6 +305,36 @@ fn freshdesk(s: &mut State, method: &str, path: &str, input: Value) -> Resp {
         },
         ("PUT", ["api", "v2", "tickets", id]) => match find(s, id) {
             Some(i) => {
+                let unknown: Vec<Value> = input
+                    .as_object()
+                    .map(|o| {
+                        o.keys()
+                            .filter(|k| !FD_UPDATE_FIELDS.contains(&k.as_str()))
+                            .map(|k| json!({"field": k, "message": "Unexpected/invalid field in request", "code": "invalid_field"}))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !unknown.is_empty() {
+                    return reply(
+                        StatusCode::BAD_REQUEST,
+                        &json!({"description": "Validation failed", "errors": unknown}),
+                    );
+                }
+                let mut input = input;
+                // custom_fields: only the named fields change.
+                if let (Some(new), Some(old)) = (
+                    input
+                        .as_object_mut()
+                        .and_then(|o| o.remove("custom_fields")),
+                    s.tickets[i]["custom_fields"].as_object_mut(),
+                ) {
+                    if let Some(new) = new.as_object() {
+                        for (k, v) in new {
+                            old.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+                // Everything else, "tags" included, replaces.
                 merge(&mut s.tickets[i], &input);
                 s.tickets[i]["updated_at"] = json!(NOW);
                 reply(StatusCode::OK, &s.tickets[i].clone())
@@ -360,6 +394,54 @@ fn freshdesk(s: &mut State, method: &str, path: &str, input: Value) -> Resp {
         ),
         _ => not_found(),
     }
+}
+
+/// Fields Freshdesk's "Update a Ticket" accepts.
+const FD_UPDATE_FIELDS: &[&str] = &[
+    "name",
+    "requester_id",
+    "email",
+    "facebook_id",
+    "phone",
+    "twitter_id",
+    "unique_external_id",
+    "subject",
+    "type",
+    "status",
+    "priority",
+    "description",
+    "responder_id",
+    "attachments",
+    "custom_fields",
+    "due_by",
+    "fr_due_by",
+    "email_config_id",
+    "group_id",
+    "product_id",
+    "source",
+    "tags",
+    "company_id",
+    "internal_agent_id",
+    "internal_group_id",
+    "parent_id",
+    "lookup_parameter",
+];
+
+/// Sends a JSON request straight to a fake (not through deskguard).
+pub async fn direct(addr: SocketAddr, method: &str, path: &str, v: &Value) -> (u16, Value) {
+    let c: hyper_util::client::legacy::Client<_, Full<Bytes>> =
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    let req = Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(serde_json::to_vec(v).unwrap())))
+        .unwrap();
+    let r = c.request(req).await.unwrap();
+    let status = r.status().as_u16();
+    let b = r.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&b).unwrap_or(Value::Null))
 }
 
 fn find(s: &State, id: &str) -> Option<usize> {
@@ -477,18 +559,25 @@ fn zendesk(s: &mut State, method: &str, path: &str, input: Value) -> Resp {
             };
             let t_in = input.get("ticket").cloned().unwrap_or(Value::Null);
             let tid = s.tickets[i]["id"].as_u64().unwrap();
-            for k in [
-                "subject",
-                "priority",
-                "type",
-                "status",
-                "tags",
-                "custom_fields",
-            ] {
+            for k in ["subject", "priority", "type", "status", "tags"] {
                 // Zendesk: "tags" on update REPLACES the ticket's tags.
                 if let Some(v) = t_in.get(k) {
                     s.tickets[i][k] = v.clone();
                 }
+            }
+            // "custom_fields": only the fields named (by id) change.
+            if let Some(new) = t_in.get("custom_fields").and_then(Value::as_array) {
+                let mut list = s.tickets[i]["custom_fields"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                for f in new {
+                    match list.iter_mut().find(|e| e["id"] == f["id"]) {
+                        Some(e) => *e = f.clone(),
+                        None => list.push(f.clone()),
+                    }
+                }
+                s.tickets[i]["custom_fields"] = json!(list);
             }
             // "additional_tags" adds to the list, "remove_tags" removes from it.
             let mut tags: Vec<Value> = s.tickets[i]["tags"].as_array().cloned().unwrap_or_default();

@@ -404,3 +404,47 @@ pub fn metric(text: &str, prefix: &str) -> f64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
 }
+
+/// Everything the in-process proxies of this test binary logged (access and
+/// audit events), as the JSON lines `log_format = "json"` writes.
+static AUDIT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct AuditWriter;
+impl std::io::Write for AuditWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        AUDIT.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Starts capturing the log of this test binary (idempotent).
+pub fn capture_audit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        deskguard::telemetry::init_logging_to(deskguard::config::LogFormat::Json, || AuditWriter)
+    });
+}
+
+/// The captured log so far, as text.
+pub fn audit_text() -> String {
+    String::from_utf8_lossy(&AUDIT.lock().unwrap()).into_owned()
+}
+
+/// Waits (up to 5 s) for the `event` line of request `rid` and returns its fields.
+pub async fn audit_event(event: &str, rid: &str) -> serde_json::Value {
+    for _ in 0..100 {
+        let found = audit_text().lines().find_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            let f = v.get("fields")?;
+            (f["event"] == event && f["request_id"] == rid).then(|| f.clone())
+        });
+        if let Some(f) = found {
+            return f;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no {event} audit line for request {rid}:\n{}", audit_text());
+}
