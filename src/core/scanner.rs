@@ -86,6 +86,9 @@ pub(crate) struct Scanner {
     hits: VecDeque<Hit>,
     pending: Vec<Match>,
     scan_cursors: Vec<u64>,
+    /// Detectors already tried anchored at `ones_at` (see `Cand::One`).
+    ones_at: u64,
+    ones_tried: Vec<u16>,
     /// Per detector: one-pass cache and captures for value groups.
     caps: Vec<(Option<onepass::Cache>, Option<Captures>)>,
     ctx: FieldCtx,
@@ -113,6 +116,8 @@ impl Scanner {
             hits: VecDeque::new(),
             pending: Vec::new(),
             scan_cursors: vec![0; engine.kind(Kind::Scan).len()],
+            ones_at: u64::MAX,
+            ones_tried: Vec::new(),
             caps: engine.detectors.iter().map(|_| (None, None)).collect(),
             ctx: FieldCtx::default(),
             path: String::new(),
@@ -152,6 +157,8 @@ impl Scanner {
         self.hits.clear();
         self.pending.clear();
         self.scan_cursors.iter_mut().for_each(|c| *c = 0);
+        self.ones_at = u64::MAX;
+        self.ones_tried.clear();
         self.whole = ctx.whole.map(|d| {
             let hasher = matches!(engine.detectors[d as usize].action, DetectorAction::Hash)
                 .then(|| key.hasher());
@@ -547,7 +554,19 @@ impl Scanner {
             Cand::Ipv6 => self.try_all(engine, Kind::Ipv6, pos)?,
             Cand::Name => self.try_all(engine, Kind::Name, pos)?,
             Cand::PostalWord => self.try_all(engine, Kind::Postal, pos)?,
-            Cand::One(d) => self.try_detector(engine, d, pos, pos)?,
+            Cand::One(d) => {
+                // Nested triggers ("med venlig hilsen", "venlig hilsen",
+                // "hilsen") end at the same place and queue the same
+                // anchored candidate: the result is the same, so try it once.
+                if self.ones_at != pos {
+                    self.ones_at = pos;
+                    self.ones_tried.clear();
+                }
+                if !self.ones_tried.contains(&d) {
+                    self.ones_tried.push(d);
+                    self.try_detector(engine, d, pos, pos)?;
+                }
+            }
         }
         Ok(())
     }
