@@ -889,8 +889,14 @@ impl Scanner {
             return Ok(());
         }
         let (a, b) = ((m.start - self.base) as usize, (m.end - self.base) as usize);
-        let value = String::from_utf8_lossy(&self.vb.view[a..b]);
-        let text = engine.renderer.render(&det.id, det.action, &value, key);
+        let text = match det.action {
+            // A placeholder does not depend on the value: don't decode it.
+            DetectorAction::Mask => engine.renderer.mask(&det.id),
+            action => {
+                let value = String::from_utf8_lossy(&self.vb.view[a..b]);
+                engine.renderer.render(&det.id, action, &value, key)
+            }
+        };
         self.write_escaped(&text, out);
         // Markup inside the replaced span (a `<br>` between name parts) is kept.
         for i in self.vb.markup_starts(a, b) {

@@ -11,7 +11,12 @@ pub struct Gazetteer {
     given: HashSet<String>,
     surnames: HashSet<String>,
     not_names: HashSet<String>,
-    suffixes: Vec<String>,
+    /// Given names and surnames together: the candidate test on every
+    /// capitalised word is one lookup.
+    names: HashSet<String>,
+    /// Surname suffixes by their last byte: a word is compared only with
+    /// the few suffixes that end like it.
+    suffixes: Vec<Vec<String>>,
 }
 
 impl Gazetteer {
@@ -28,11 +33,21 @@ impl Gazetteer {
                 .filter(|s| !s.is_empty())
                 .collect()
         };
+        let (given, surnames): (HashSet<String>, HashSet<String>) = (set(given), set(surnames));
         Gazetteer {
-            given: set(given),
-            surnames: set(surnames),
+            names: given.union(&surnames).cloned().collect(),
+            given,
+            surnames,
             not_names: set(not_names),
-            suffixes: suffixes.iter().map(|s| s.to_string()).collect(),
+            suffixes: {
+                let mut by_last = vec![Vec::new(); 256];
+                for s in suffixes.iter().map(|s| s.trim()) {
+                    if let Some(&last) = s.as_bytes().last() {
+                        by_last[usize::from(last)].push(s.to_string());
+                    }
+                }
+                by_last
+            },
         }
     }
 
@@ -55,11 +70,16 @@ impl Gazetteer {
         if self.surnames.contains(w) {
             return true;
         }
-        let starts_upper = w.chars().next().is_some_and(char::is_uppercase);
-        starts_upper
+        let Some(&last) = w.as_bytes().last() else {
+            return false;
+        };
+        let Some(suffixes) = self.suffixes.get(usize::from(last)) else {
+            return false;
+        };
+        !suffixes.is_empty()
+            && w.chars().next().is_some_and(char::is_uppercase)
             && w.chars().count() >= 5
-            && self
-                .suffixes
+            && suffixes
                 .iter()
                 .any(|s| w.len() > s.len() + 1 && w.ends_with(s.as_str()))
     }
@@ -71,6 +91,6 @@ impl Gazetteer {
 
     /// Whether the word may start a gazetteer name candidate at all.
     pub fn is_candidate(&self, w: &str) -> bool {
-        self.given.contains(w) || self.is_surname(w)
+        self.names.contains(w) || self.is_surname(w)
     }
 }
