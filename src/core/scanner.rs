@@ -351,9 +351,11 @@ impl Scanner {
             prev_word = true;
             i += 1;
             // Skip the rest of the word.
-            while i < end && engine.byte_info[self.vb.view[i] as usize] & IS_WORD != 0 {
-                i += 1;
-            }
+            let rest = &self.vb.view[i..end];
+            i += rest
+                .iter()
+                .position(|&b| engine.byte_info[usize::from(b)] & IS_WORD == 0)
+                .unwrap_or(rest.len());
         }
         self.discovered = to;
         // Keyword candidates were queued before the byte pass's; keep the
@@ -540,7 +542,7 @@ impl Scanner {
         match cand {
             Cand::Number(digits) => {
                 let digits = usize::from(digits);
-                self.try_numbers(engine, &engine.numeric, digits, pos)?;
+                self.try_numbers(engine, digits, pos)?;
             }
             Cand::Email => {
                 let start = self.local_part_start(pos);
@@ -571,24 +573,27 @@ impl Scanner {
         Ok(())
     }
 
-    fn try_numbers(
-        &mut self,
-        engine: &Engine,
-        dets: &[u16],
-        digits: usize,
-        pos: u64,
-    ) -> Result<(), RedactError> {
-        let mut mask = u64::MAX;
-        let mut dets = dets;
-        if let Some(screen) = &engine.number_screen {
-            let s = (pos - self.base) as usize;
-            let end = (s + engine.max_token).min(self.vb.view.len());
-            mask = screen.matching(&self.vb.view, s, end);
-            dets = &screen.members;
-        }
-        for (i, &d) in dets.iter().enumerate() {
-            if (i >= 64 || mask >> i & 1 == 1) && engine.detectors[d as usize].min_digits <= digits
-            {
+    /// Tries the numeric detectors at a digit run: only those the number
+    /// screen lets through, or all of them when there is no screen.
+    fn try_numbers(&mut self, engine: &Engine, digits: usize, pos: u64) -> Result<(), RedactError> {
+        let Some(screen) = &engine.number_screen else {
+            for &d in &engine.numeric {
+                if engine.detectors[d as usize].min_digits <= digits {
+                    self.try_detector(engine, d, pos, pos)?;
+                }
+            }
+            return Ok(());
+        };
+        let s = (pos - self.base) as usize;
+        let end = (s + engine.max_token).min(self.vb.view.len());
+        // (An undecided screen answers all ones: every member is tried.)
+        let members = u64::MAX >> (64 - screen.members.len());
+        let mut mask = screen.matching(&self.vb.view, s, end) & members;
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let d = screen.members[i];
+            if engine.detectors[d as usize].min_digits <= digits {
                 self.try_detector(engine, d, pos, pos)?;
             }
         }
