@@ -571,7 +571,7 @@ impl Compiler {
             action,
             first: Detector::first_bytes(d.pattern.get_ref()),
             fast: Detector::fast_dfa(d.pattern.get_ref(), kind),
-            captures: Detector::capture_dfa(d.pattern.get_ref(), kind),
+            captures: Detector::capture_engine(d.pattern.get_ref(), kind),
         });
     }
 

@@ -14,12 +14,13 @@ use std::collections::VecDeque;
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::Anchored;
 use regex_automata::dfa::{onepass, Automaton as _};
+use regex_automata::nfa::thompson::backtrack;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored as ReAnchored, Input};
 
 use super::action::{PseudonymKey, Pseudonymizer};
 use super::decode::{Decoder, Encoding, ViewBuf};
-use super::detect::{DetectorAction, Kind};
+use super::detect::{CaptureEngine, Detector, DetectorAction, Kind};
 use super::engine::{
     Engine, FieldCtx, C_AT, C_COLON, C_DIGIT, C_HEX, C_HIGH, C_SIGN, C_UPPER, EMAIL_LOCAL_MAX,
     IS_WORD,
@@ -89,8 +90,8 @@ pub(crate) struct Scanner {
     /// Detectors already tried anchored at `ones_at` (see `Cand::One`).
     ones_at: u64,
     ones_tried: Vec<u16>,
-    /// Per detector: one-pass cache and captures for value groups.
-    caps: Vec<(Option<onepass::Cache>, Option<Captures>)>,
+    /// Per detector: capture-engine caches for value groups.
+    caps: Vec<CapState>,
     ctx: FieldCtx,
     path: String,
     shadow: bool,
@@ -118,7 +119,11 @@ impl Scanner {
             scan_cursors: vec![0; engine.kind(Kind::Scan).len()],
             ones_at: u64::MAX,
             ones_tried: Vec::new(),
-            caps: engine.detectors.iter().map(|_| (None, None)).collect(),
+            caps: engine
+                .detectors
+                .iter()
+                .map(|_| CapState::default())
+                .collect(),
             ctx: FieldCtx::default(),
             path: String::new(),
             shadow: false,
@@ -668,24 +673,9 @@ impl Scanner {
                     },
                 };
                 let input = input.clone().range(s..end);
-                let caps = &mut self.caps[d as usize];
-                match (&det.captures, caps) {
-                    (Some(dfa), (cache, caps)) => {
-                        let cache = cache.get_or_insert_with(|| dfa.create_cache());
-                        let caps = caps.get_or_insert_with(|| dfa.create_captures());
-                        if dfa.try_search(cache, &input, caps).is_err() {
-                            caps.set_pattern(None);
-                        }
-                    }
-                    (None, (_, caps)) => {
-                        let caps = caps.get_or_insert_with(|| det.regex.create_captures());
-                        det.regex.search_captures(&input, caps);
-                    }
-                }
-                let caps = self.caps[d as usize].1.as_ref().expect("set above");
-                match (caps.get_match(), caps.get_group(g)) {
-                    (Some(m), Some(v)) => (m.range(), v.range()),
-                    _ => return Ok(()),
+                match self.caps[d as usize].resolve(det, &input, g) {
+                    Some(spans) => spans,
+                    None => return Ok(()),
                 }
             }
         };
@@ -959,6 +949,54 @@ impl Scanner {
         }
         self.vb.drain(n);
         self.base += n as u64;
+    }
+}
+
+/// One detector's capture-engine state, made on first use.
+#[derive(Default)]
+struct CapState {
+    onepass: Option<onepass::Cache>,
+    backtrack: Option<backtrack::Cache>,
+    caps: Option<Captures>,
+    /// For the general engine (no capture engine, or a span too long for
+    /// the backtracker).
+    meta: Option<Captures>,
+}
+
+impl CapState {
+    /// The match and `value` group (index `g`) of `det` on `input`, which
+    /// is exactly the span its DFA matched.
+    fn resolve(
+        &mut self,
+        det: &Detector,
+        input: &Input,
+        g: usize,
+    ) -> Option<(std::ops::Range<usize>, std::ops::Range<usize>)> {
+        let resolved = match &det.captures {
+            Some(CaptureEngine::OnePass(dfa)) => {
+                let cache = self.onepass.get_or_insert_with(|| dfa.create_cache());
+                let caps = self.caps.get_or_insert_with(|| dfa.create_captures());
+                dfa.try_search(cache, input, caps).is_ok().then_some(&*caps)
+            }
+            Some(CaptureEngine::Backtrack(bt)) => {
+                let cache = self.backtrack.get_or_insert_with(|| bt.create_cache());
+                let caps = self.caps.get_or_insert_with(|| bt.create_captures());
+                bt.try_search(cache, input, caps).is_ok().then_some(&*caps)
+            }
+            None => None,
+        };
+        let caps = match resolved {
+            Some(caps) => caps,
+            None => {
+                let caps = self.meta.get_or_insert_with(|| det.regex.create_captures());
+                det.regex.search_captures(input, caps);
+                caps
+            }
+        };
+        match (caps.get_match(), caps.get_group(g)) {
+            (Some(m), Some(v)) => Some((m.range(), v.range())),
+            _ => None,
+        }
     }
 }
 

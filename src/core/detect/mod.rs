@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use regex_automata::dfa::{dense, onepass};
 use regex_automata::meta::Regex;
+use regex_automata::nfa::thompson::backtrack::BoundedBacktracker;
+use regex_automata::util::captures::GroupInfo;
 use regex_automata::util::syntax;
+use regex_automata::PatternID;
 
 /// Where the engine looks for a detector's matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -102,10 +105,21 @@ pub struct Detector {
     /// answers "is there a match here, and where does it end" in a few
     /// nanoseconds, so most candidates never reach the general regex engine.
     pub fast: Option<dense::DFA<Vec<u32>>>,
-    /// A one-pass DFA for patterns with a `value` group, when the pattern is
-    /// one-pass: it resolves the group on the matched span at DFA speed,
-    /// where the general engine pays thousands of instructions per call.
-    pub captures: Option<onepass::DFA>,
+    /// The engine that resolves the `value` group on a matched span, for
+    /// patterns that have one (see [`CaptureEngine`]).
+    pub captures: Option<CaptureEngine>,
+}
+
+/// Resolves a detector's `value` group on the span its DFA matched. The
+/// general (meta) regex engine pays thousands of instructions per call in
+/// set-up alone; these run straight on the short span.
+#[derive(Debug)]
+pub enum CaptureEngine {
+    /// One-pass patterns: group boundaries at DFA speed.
+    OnePass(onepass::DFA),
+    /// Any other pattern: a bounded backtracker, cheap on spans of a few
+    /// dozen bytes (leftmost-first, like the meta engine).
+    Backtrack(BoundedBacktracker),
 }
 
 impl Detector {
@@ -195,23 +209,28 @@ impl Detector {
             .ok()
     }
 
-    /// Builds the one-pass capture DFA for a pattern with a `value` group
-    /// (see [`Detector::captures`]); `None` if there is no such group or
-    /// the pattern is not one-pass.
-    pub fn capture_dfa(pattern: &str, kind: Kind) -> Option<onepass::DFA> {
+    /// Builds the capture engine for a pattern with a `value` group (see
+    /// [`Detector::captures`]); `None` if there is no such group.
+    pub fn capture_engine(pattern: &str, kind: Kind) -> Option<CaptureEngine> {
         if kind == Kind::Scan || !pattern.contains("value>") {
             return None;
         }
-        onepass::DFA::builder()
-            .syntax(syntax::Config::new().utf8(false))
+        let syntax = syntax::Config::new().utf8(false);
+        let has_value = |info: &GroupInfo| info.to_index(PatternID::ZERO, "value").is_some();
+        if let Some(dfa) = onepass::DFA::builder()
+            .syntax(syntax)
             .build(pattern)
             .ok()
-            .filter(|dfa| {
-                dfa.get_nfa()
-                    .group_info()
-                    .to_index(regex_automata::PatternID::ZERO, "value")
-                    .is_some()
-            })
+            .filter(|dfa| has_value(dfa.get_nfa().group_info()))
+        {
+            return Some(CaptureEngine::OnePass(dfa));
+        }
+        BoundedBacktracker::builder()
+            .syntax(syntax)
+            .build(pattern)
+            .ok()
+            .filter(|bt| has_value(bt.get_nfa().group_info()))
+            .map(CaptureEngine::Backtrack)
     }
 
     /// Index of the `value` capture group, if the pattern has one.
