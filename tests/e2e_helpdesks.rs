@@ -725,3 +725,115 @@ async fn freshdesk_multipart_ticket_creation() {
 fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     h.windows(n.len()).position(|w| w == n)
 }
+
+/// Creates a Freshdesk ticket through deskguard; returns its id.
+async fn freshdesk_ticket(c: &TestClient, addr: std::net::SocketAddr, email: &str) -> u64 {
+    let (s, _, b) = send(
+        c,
+        "POST",
+        &url(addr, "/api/v2/tickets"),
+        &[CT],
+        json_body(
+            &json!({"email": email, "subject": "Kurs", "description": "Hej", "tags": ["lms"]}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 201, "{}", String::from_utf8_lossy(&b));
+    serde_json::from_slice::<Value>(&b).unwrap()["id"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn freshdesk_bulk_update_cannot_forge_or_wipe_the_basis() {
+    let fx = fixture();
+    let desk = start(Kind::Freshdesk).await;
+    let p = start_proxy_core(&fx, desk.addr, "profile = \"freshdesk\"\n").await;
+    let addr = p.listen_addrs[0];
+    let c = client(&fx.certs.ca, false);
+    let a = freshdesk_ticket(&c, addr, "anna@example.test").await;
+    let b = freshdesk_ticket(&c, addr, "bo@example.test").await;
+    let basis_tags = json!([
+        "lms",
+        "legal-basis:legitimate_interest",
+        "retention:1y-inactive"
+    ]);
+
+    let (s, _, body) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets/bulk_update"),
+        &[CT],
+        json_body(&json!({"bulk_action": {
+            "ids": [a, b],
+            "properties": {
+                "status": 4, "mobile": "+46701234567",
+                "tags": ["legal-basis:contract", "retention:relationship+1y"],
+                "custom_fields": {"cf_legal_basis": "contract", "cf_product": format!("LMS {PNR}")},
+            },
+            "reply": {"body": format!("<p>{TEXT}</p>"), "cc_emails": ["kollega@example.test"]},
+        }})),
+    )
+    .await;
+    assert_eq!(s, 202, "{}", String::from_utf8_lossy(&body));
+    assert!(serde_json::from_slice::<Value>(&body).unwrap()["job_id"].is_string());
+    let arrived = desk.last();
+    assert_eq!(arrived.path, "/api/v2/tickets/bulk_update");
+    assert_clean("the bulk update", &arrived.text());
+    let v = arrived.json();
+    assert_eq!(
+        v["bulk_action"]["properties"],
+        json!({"status": 4, "custom_fields": {"cf_product": "LMS [REDACTED:se.personnummer]"}}),
+        "{v}"
+    );
+    assert_eq!(v["bulk_action"]["ids"], json!([a, b]));
+    assert!(v["bulk_action"]["reply"].get("cc_emails").is_none(), "{v}");
+    {
+        let st = desk.state.lock().unwrap();
+        for t in &st.tickets {
+            assert_eq!(t["tags"], basis_tags, "{t}");
+            assert_eq!(t["custom_fields"]["cf_legal_basis"], "legitimate_interest");
+            assert_eq!(t["status"], 4, "{t}");
+        }
+    }
+    // The unwrapped spelling is minimised the same way (the fake, like
+    // Freshdesk's documentation, only knows bulk_action: 400).
+    let (s, _, _) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets/bulk_update"),
+        &[CT],
+        json_body(&json!({"ids": [a], "properties": {"status": 5, "tags": []}})),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(
+        desk.last().json(),
+        json!({"ids": [a], "properties": {"status": 5}})
+    );
+    let (_, m) = admin_get(p.admin_addr, "/metrics").await;
+    assert!(
+        metric(
+            &m,
+            "deskguard_fields_dropped_total{route=\"freshdesk.ticket.bulk_update\"}"
+        ) >= 5.0,
+        "{m}"
+    );
+    // The control: straight to the fake, a bulk update's tags replace the lists.
+    let (s, _) = helpdesk_fakes::direct(
+        desk.addr,
+        "POST",
+        "/api/v2/tickets/bulk_update",
+        &json!({"bulk_action": {"ids": [a, b], "properties": {"tags": ["x"]}}}),
+    )
+    .await;
+    assert_eq!(s, 202);
+    assert!(desk
+        .state
+        .lock()
+        .unwrap()
+        .tickets
+        .iter()
+        .all(|t| t["tags"] == json!(["x"])));
+    p.shutdown().await;
+}
