@@ -21,7 +21,9 @@
 //! longitude} as Zendesk records it), /api/v2/users/{id}[.json],
 //! /api/v2/search[.json]; on update `tags` REPLACE, `additional_tags` add,
 //! `remove_tags` remove and `custom_fields` change only the ids named; 422
-//! RecordInvalid without a comment on create.
+//! RecordInvalid without a comment on create. Tag endpoints
+//! /api/v2/tickets/{id}/tags[.json] (`{"tags": [...]}`): PUT replaces the
+//! ticket's tags, POST adds, DELETE removes; each answers `{"tags": [...]}`.
 #![allow(dead_code)]
 
 use std::convert::Infallible;
@@ -656,6 +658,46 @@ fn zendesk(s: &mut State, method: &str, path: &str, input: Value) -> Resp {
             s.tickets[i]["updated_at"] = json!(NOW);
             let t = s.tickets[i].clone();
             reply(StatusCode::OK, &json!({"ticket": t}))
+        }
+        // Tags of a ticket: {"tags": [...]} (or one space-separated string);
+        // PUT replaces the list, POST adds to it, DELETE removes from it; GET
+        // and all three answer {"tags": [...]}.
+        (m @ ("GET" | "PUT" | "POST" | "DELETE"), ["api", "v2", "tickets", id, "tags"]) => {
+            let Some(i) = find(s, id) else {
+                return reply(
+                    StatusCode::NOT_FOUND,
+                    &json!({"error":"RecordNotFound","description":"Not found"}),
+                );
+            };
+            let given: Vec<Value> = match input.get("tags") {
+                Some(Value::Array(a)) => a.clone(),
+                Some(Value::String(t)) => t.split_whitespace().map(|t| json!(t)).collect(),
+                _ if m == "GET" => Vec::new(),
+                _ => {
+                    return reply(
+                        StatusCode::BAD_REQUEST,
+                        &json!({"error": "InvalidValue", "description": "tags parameter is missing"}),
+                    )
+                }
+            };
+            let mut tags: Vec<Value> = s.tickets[i]["tags"].as_array().cloned().unwrap_or_default();
+            match m {
+                "PUT" => tags = given,
+                "POST" => {
+                    for t in given {
+                        if !tags.contains(&t) {
+                            tags.push(t);
+                        }
+                    }
+                }
+                "DELETE" => tags.retain(|t| !given.contains(t)),
+                _ => {}
+            }
+            if m != "GET" {
+                s.tickets[i]["tags"] = json!(tags);
+                s.tickets[i]["updated_at"] = json!(NOW);
+            }
+            reply(StatusCode::OK, &json!({"tags": tags}))
         }
         ("GET", ["api", "v2", "tickets", id, "comments"]) => {
             let Ok(tid) = id.parse::<u64>() else {
