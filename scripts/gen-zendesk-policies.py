@@ -18,7 +18,7 @@ def arr(xs, indent=7):
     lines.append(cur.rstrip().rstrip(","))
     return "[" + ("\n" + " " * indent).join(lines) + "]"
 
-def pol(pid, route, direction, comment=None, keep=(), scan=(), hash_=(), drop=(), html=(), otherwise="drop", json_twin=True):
+def pol(pid, route, direction, comment=None, keep=(), scan=(), hash_=(), drop=(), html=(), otherwise="drop", json_twin=True, mode=None):
     routes = [(pid, route)]
     if json_twin:
         routes.append((pid + ".json", route + ".json"))
@@ -33,6 +33,8 @@ def pol(pid, route, direction, comment=None, keep=(), scan=(), hash_=(), drop=()
         b.append('profile = "zendesk"')
         b.append(f'route = "{r}"')
         b.append(f'direction = "{direction}"')
+        if mode:
+            b.append(f'mode = "{mode}"')
         for name, xs in (("keep", keep), ("scan", scan), ("hash", hash_), ("drop", drop), ("html", html)):
             if xs:
                 b.append(f"{name} = " + arr(list(xs), indent=len(name) + 4))
@@ -113,16 +115,44 @@ pol("zendesk.ticket.create_many", "POST /api/v2/tickets/create_many", "request",
     comment='{"tickets": [ticket, ...]}: the same lists under "tickets".',
     keep=pre("tickets", T_KEEP), scan=pre("tickets", T_SCAN), drop=pre("tickets", T_DROP),
     html=pre("tickets", T_HTML))
+# On update "tags" would replace the list and "remove_tags" remove from it:
+# only "additional_tags" is kept (see the comment of zendesk.ticket.update).
+TU_KEEP = ["additional_tags" if k == "tags" else k for k in T_KEEP]
+TU_DROP_TAGS = ["ticket.tags", "ticket.remove_tags", "tickets.tags", "tickets.remove_tags"]
 pol("zendesk.ticket.update_many", "PUT /api/v2/tickets/update_many", "request",
     comment='{"ticket": {...}} (same change for ?ids=…) or {"tickets": [{"id", ...}]}.',
-    keep=pre("ticket", T_KEEP) + pre("tickets", T_KEEP),
+    keep=pre("ticket", TU_KEEP) + pre("tickets", TU_KEEP),
     scan=pre("ticket", T_SCAN) + pre("tickets", T_SCAN),
-    drop=pre("ticket", T_DROP) + pre("tickets", T_DROP),
+    drop=TU_DROP_TAGS + pre("ticket", T_DROP) + pre("tickets", T_DROP),
     html=pre("ticket", T_HTML) + pre("tickets", T_HTML))
 pol("zendesk.ticket.update", "PUT /api/v2/tickets/{id}", "request", json_twin=False,
-    comment='''{"ticket": {...}}; "{id}" matches "123" and "123.json".''',
-    keep=pre("ticket", T_KEEP), scan=pre("ticket", T_SCAN), drop=pre("ticket", T_DROP),
-    html=pre("ticket", T_HTML))
+    comment='''{"ticket": {...}}; "{id}" matches "123" and "123.json".
+Tags on update: Zendesk's "tags" REPLACES the ticket's list (and
+"remove_tags" removes), which would wipe the legal-basis:* and retention:*
+tags deskguard set at creation; deskguard cannot know the basis on an
+update. So updates through deskguard may only ADD tags ("additional_tags",
+kept); "tags" and "remove_tags" are dropped (counted in
+deskguard_fields_dropped_total). Same for update_many above.''',
+    keep=pre("ticket", TU_KEEP), scan=pre("ticket", T_SCAN),
+    drop=TU_DROP_TAGS + pre("ticket", T_DROP), html=pre("ticket", T_HTML))
+# The tag endpoints of a ticket: {"tags": [...]} (+ "safe_update", "updated_stamp").
+TAGS_KEEP = ["tags", "safe_update", "updated_stamp"]
+pol("zendesk.ticket.tags.add", "POST /api/v2/tickets/{id}/tags", "request",
+    comment='''Tag endpoints. POST adds the tags, DELETE removes them: both are kept,
+but a legal-basis:* or retention:* value is removed from "tags" by
+[[legal_basis.protect]] (rules/legal-basis.toml), so a basis can be neither
+forged (POST) nor removed (DELETE); counted in deskguard_fields_dropped_total.''',
+    keep=TAGS_KEEP)
+pol("zendesk.ticket.tags.remove", "DELETE /api/v2/tickets/{id}/tags", "request",
+    comment="DELETE removes the listed tags (see zendesk.ticket.tags.add).",
+    keep=TAGS_KEEP)
+pol("zendesk.ticket.tags.set", "PUT /api/v2/tickets/{id}/tags", "request", mode="refuse",
+    comment='''PUT REPLACES the ticket's tags with "tags": it would wipe the legal-basis:*
+and retention:* tags, and deskguard cannot know a ticket's basis to re-add
+them. No body can make it safe, so every request is refused (422
+problem+json, reason "route_refused", counted in deskguard_fail_closed_total);
+nothing reaches Zendesk. Clients add tags with POST and remove them with
+DELETE instead.''')
 
 LIST_TOP = ["next_page", "previous_page", "count", "meta", "links", "end_of_stream", "after_url",
             "before_url"]

@@ -725,3 +725,236 @@ async fn freshdesk_multipart_ticket_creation() {
 fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     h.windows(n.len()).position(|w| w == n)
 }
+
+/// Creates a Freshdesk ticket through deskguard; returns its id.
+async fn freshdesk_ticket(c: &TestClient, addr: std::net::SocketAddr, email: &str) -> u64 {
+    let (s, _, b) = send(
+        c,
+        "POST",
+        &url(addr, "/api/v2/tickets"),
+        &[CT],
+        json_body(
+            &json!({"email": email, "subject": "Kurs", "description": "Hej", "tags": ["lms"]}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 201, "{}", String::from_utf8_lossy(&b));
+    serde_json::from_slice::<Value>(&b).unwrap()["id"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn freshdesk_bulk_update_cannot_forge_or_wipe_the_basis() {
+    let fx = fixture();
+    let desk = start(Kind::Freshdesk).await;
+    let p = start_proxy_core(&fx, desk.addr, "profile = \"freshdesk\"\n").await;
+    let addr = p.listen_addrs[0];
+    let c = client(&fx.certs.ca, false);
+    let a = freshdesk_ticket(&c, addr, "anna@example.test").await;
+    let b = freshdesk_ticket(&c, addr, "bo@example.test").await;
+    let basis_tags = json!([
+        "lms",
+        "legal-basis:legitimate_interest",
+        "retention:1y-inactive"
+    ]);
+
+    let (s, _, body) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets/bulk_update"),
+        &[CT],
+        json_body(&json!({"bulk_action": {
+            "ids": [a, b],
+            "properties": {
+                "status": 4, "mobile": "+46701234567",
+                "tags": ["legal-basis:contract", "retention:relationship+1y"],
+                "custom_fields": {"cf_legal_basis": "contract", "cf_product": format!("LMS {PNR}")},
+            },
+            "reply": {"body": format!("<p>{TEXT}</p>"), "cc_emails": ["kollega@example.test"]},
+        }})),
+    )
+    .await;
+    assert_eq!(s, 202, "{}", String::from_utf8_lossy(&body));
+    assert!(serde_json::from_slice::<Value>(&body).unwrap()["job_id"].is_string());
+    let arrived = desk.last();
+    assert_eq!(arrived.path, "/api/v2/tickets/bulk_update");
+    assert_clean("the bulk update", &arrived.text());
+    let v = arrived.json();
+    assert_eq!(
+        v["bulk_action"]["properties"],
+        json!({"status": 4, "custom_fields": {"cf_product": "LMS [REDACTED:se.personnummer]"}}),
+        "{v}"
+    );
+    assert_eq!(v["bulk_action"]["ids"], json!([a, b]));
+    assert!(v["bulk_action"]["reply"].get("cc_emails").is_none(), "{v}");
+    {
+        let st = desk.state.lock().unwrap();
+        for t in &st.tickets {
+            assert_eq!(t["tags"], basis_tags, "{t}");
+            assert_eq!(t["custom_fields"]["cf_legal_basis"], "legitimate_interest");
+            assert_eq!(t["status"], 4, "{t}");
+        }
+    }
+    // The unwrapped spelling is minimised the same way (the fake, like
+    // Freshdesk's documentation, only knows bulk_action: 400).
+    let (s, _, _) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets/bulk_update"),
+        &[CT],
+        json_body(&json!({"ids": [a], "properties": {"status": 5, "tags": []}})),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(
+        desk.last().json(),
+        json!({"ids": [a], "properties": {"status": 5}})
+    );
+    let (_, m) = admin_get(p.admin_addr, "/metrics").await;
+    assert!(
+        metric(
+            &m,
+            "deskguard_fields_dropped_total{route=\"freshdesk.ticket.bulk_update\"}"
+        ) >= 5.0,
+        "{m}"
+    );
+    // The control: straight to the fake, a bulk update's tags replace the lists.
+    let (s, _) = helpdesk_fakes::direct(
+        desk.addr,
+        "POST",
+        "/api/v2/tickets/bulk_update",
+        &json!({"bulk_action": {"ids": [a, b], "properties": {"tags": ["x"]}}}),
+    )
+    .await;
+    assert_eq!(s, 202);
+    assert!(desk
+        .state
+        .lock()
+        .unwrap()
+        .tickets
+        .iter()
+        .all(|t| t["tags"] == json!(["x"])));
+    p.shutdown().await;
+}
+
+#[tokio::test]
+async fn zendesk_tag_endpoints_cannot_forge_or_wipe_the_basis() {
+    let fx = fixture();
+    let desk = start(Kind::Zendesk).await;
+    let p = start_proxy_core(&fx, desk.addr, "profile = \"zendesk\"\n").await;
+    let addr = p.listen_addrs[0];
+    let c = client(&fx.certs.ca, false);
+    let (s, _, b) = send(
+        &c,
+        "POST",
+        &url(addr, "/api/v2/tickets.json"),
+        &[CT],
+        json_body(&json!({"ticket": {
+            "subject": "Kurs", "comment": {"body": "Hej"}, "tags": ["lms"],
+            "requester": {"name": "Pelle Public", "email": "pelle@example.test"},
+        }})),
+    )
+    .await;
+    assert_eq!(s, 201, "{}", String::from_utf8_lossy(&b));
+    let id = serde_json::from_slice::<Value>(&b).unwrap()["ticket"]["id"]
+        .as_u64()
+        .unwrap();
+    let basis = ["legal-basis:legitimate_interest", "retention:1y-inactive"];
+    let stored_tags = || desk.state.lock().unwrap().tickets[0]["tags"].clone();
+    assert_eq!(stored_tags(), json!(["lms", basis[0], basis[1]]));
+
+    // POST adds: a forged basis is removed, other tags are added.
+    let (s, _, b) = send(
+        &c,
+        "POST",
+        &url(addr, &format!("/api/v2/tickets/{id}/tags.json")),
+        &[CT],
+        json_body(
+            &json!({"tags": ["vip", "Legal-Basis:contract", "retention:relationship+1y"],
+                          "safe_update": true, "note": "x"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(
+        desk.last().json(),
+        json!({"tags": ["vip"], "safe_update": true})
+    );
+    assert_eq!(stored_tags(), json!(["lms", basis[0], basis[1], "vip"]));
+
+    // DELETE removes: the basis tags are not removed (also as a string).
+    for tags in [
+        json!(["vip", basis[0], basis[1]]),
+        json!(format!("lms {} {}", basis[0], basis[1])),
+    ] {
+        let (s, _, b) = send(
+            &c,
+            "DELETE",
+            &url(addr, &format!("/api/v2/tickets/{id}/tags")),
+            &[CT],
+            json_body(&json!({ "tags": tags })),
+        )
+        .await;
+        assert_eq!(s, 200, "{}", String::from_utf8_lossy(&b));
+    }
+    assert_eq!(desk.last().json(), json!({"tags": "lms"}));
+    assert_eq!(stored_tags(), json!([basis[0], basis[1]]));
+
+    // PUT replaces the list: refused whatever the body (even none), and
+    // nothing reaches Zendesk.
+    let before = desk.received().len();
+    for (path, b) in [
+        (
+            format!("/api/v2/tickets/{id}/tags.json"),
+            json_body(&json!({"tags": ["x"]})),
+        ),
+        (format!("/api/v2/tickets/{id}/tags"), json_body(&json!({}))),
+        (format!("/api/v2/tickets/{id}/tags"), body("")),
+    ] {
+        let (s, h, b) = send(&c, "PUT", &url(addr, &path), &[CT], b).await;
+        assert_eq!(s, 422, "{path}: {}", String::from_utf8_lossy(&b));
+        assert_eq!(h.get("content-type").unwrap(), "application/problem+json");
+        let e: Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(e["reason"], "route_refused", "{e}");
+    }
+    assert_eq!(desk.received().len(), before);
+    assert_eq!(stored_tags(), json!([basis[0], basis[1]]));
+
+    let (_, m) = admin_get(p.admin_addr, "/metrics").await;
+    assert!(
+        metric(
+            &m,
+            "deskguard_fail_closed_total{direction=\"request\",reason=\"route_refused\"}"
+        ) >= 3.0,
+        "{m}"
+    );
+    for route in ["zendesk.ticket.tags.add.json", "zendesk.ticket.tags.remove"] {
+        assert!(
+            metric(
+                &m,
+                &format!("deskguard_fields_dropped_total{{route=\"{route}\"}}")
+            ) >= 2.0,
+            "{route}: {m}"
+        );
+    }
+
+    // The control: straight to the fake, PUT replaces and DELETE removes.
+    let (s, v) = helpdesk_fakes::direct(
+        desk.addr,
+        "DELETE",
+        &format!("/api/v2/tickets/{id}/tags.json"),
+        &json!({"tags": [basis[0]]}),
+    )
+    .await;
+    assert_eq!((s, &v["tags"]), (200, &json!([basis[1]])));
+    let (s, v) = helpdesk_fakes::direct(
+        desk.addr,
+        "PUT",
+        &format!("/api/v2/tickets/{id}/tags"),
+        &json!({"tags": ["x"]}),
+    )
+    .await;
+    assert_eq!((s, &v["tags"]), (200, &json!(["x"])));
+    p.shutdown().await;
+}

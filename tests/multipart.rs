@@ -214,6 +214,69 @@ fn registry_contact_gets_contract_and_tags_are_not_duplicated() {
 }
 
 #[test]
+fn client_basis_and_retention_tags_are_removed_whatever_the_chunking() {
+    let body = form(&[
+        ("tags[]", None, None, b"lms"),
+        ("tags[]", None, None, b" Legal-Basis:contract"),
+        ("tags[]", None, None, "\u{3000}retention:forever".as_bytes()),
+        ("tags[]", None, None, b"retention-policy"),
+        ("tags[]", None, None, b"legal-basis"),
+        ("tags[]", None, None, b""),
+        ("description", None, None, TEXT.as_bytes()),
+        ("email", None, None, b"pelle@example.test"),
+    ]);
+    let mut results = Vec::new();
+    for sizes in [vec![usize::MAX], vec![1], vec![3, 7], vec![13]] {
+        let (out, lb, _) = run_with("/api/v2/tickets", Some(B), &body, &sizes).unwrap();
+        assert_eq!(lb.unwrap().basis, "legitimate_interest");
+        let tags: Vec<String> = parse(&out)
+            .iter()
+            .filter(|p| p.0 == "tags[]")
+            .map(|p| String::from_utf8_lossy(&p.2).into_owned())
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                "lms",
+                "retention-policy",
+                "legal-basis",
+                "",
+                "legal-basis:legitimate_interest",
+                "retention:1y-inactive"
+            ],
+            "chunks {sizes:?}"
+        );
+        results.push(out);
+    }
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    let rules = common::shipped();
+    let mut r = rules.multipart_redactor(&spec("POST", "/api/v2/tickets"), Some(B), &common::key());
+    let mut out = Vec::new();
+    r.push(&body, &mut out).unwrap();
+    r.finish(&mut out).unwrap();
+    let protect: Vec<_> = r
+        .take_findings()
+        .into_iter()
+        .filter(|f| &*f.detector == "legal_basis.protect")
+        .collect();
+    assert_eq!(protect.len(), 2, "{protect:?}");
+    assert!(protect.iter().all(|f| f.path == "tags[]"));
+
+    // A value that white space keeps undecided for too long fails closed,
+    // the same way whatever the chunking.
+    let mut pad = vec![b' '; 600];
+    pad.extend_from_slice(b"legal-basis:contract");
+    let body = form(&[
+        ("tags[]", None, None, &pad),
+        ("email", None, None, b"a@b.example"),
+    ]);
+    for sizes in [vec![usize::MAX], vec![1], vec![100]] {
+        let e = run_with("/api/v2/tickets", Some(B), &body, &sizes).unwrap_err();
+        assert_eq!(e.reason_code(), "invalid_multipart", "{sizes:?}");
+    }
+}
+
+#[test]
 fn file_names_are_scanned() {
     let name = format!("kvitto personnummer {PNR}.pdf");
     let body = form(&[
@@ -315,6 +378,9 @@ proptest! {
             ("attachments[]", Some("a.pdf"), Some("application/pdf"), &bin),
             ("attachments[]", Some("b.txt"), Some("text/plain"), TEXT.as_bytes()),
             ("custom_fields[cf_x]", None, None, text.as_bytes()),
+            ("tags[]", None, None, "\u{3000} Legal-Basis:contract".as_bytes()),
+            ("tags[]", None, None, b"retention"),
+            ("tags[]", None, None, b"lms"),
         ]);
         let whole = run_with("/api/v2/tickets", Some(B), &body, &[usize::MAX]);
         let split = run_with("/api/v2/tickets", Some(B), &body, &sizes);

@@ -53,6 +53,9 @@ pub enum RedactError {
     /// Input ended in the middle of a value.
     #[error("body ended unexpectedly ({reason})")]
     Truncated { reason: &'static str },
+    /// The route's policy refuses every request (`mode = "refuse"`).
+    #[error("requests on this route are refused by policy {policy}")]
+    RouteRefused { policy: String },
 }
 
 impl RedactError {
@@ -67,6 +70,7 @@ impl RedactError {
             RedactError::InvalidMultipart { .. } => "invalid_multipart",
             RedactError::InvalidBase64 { .. } => "invalid_base64",
             RedactError::AttachmentRefused { .. } => "attachment_refused",
+            RedactError::RouteRefused { .. } => "route_refused",
         }
     }
 }

@@ -14,8 +14,12 @@
 //! - Malformed bodies (no boundary, over-long part headers, no closing
 //!   boundary, an encoded text part) are errors: the shell fails closed.
 //!
+//! - On a tagged ticket creation a client's `tags[]` part whose value is a
+//!   basis or retention tag (`legal-basis:*`, `retention:*`) is removed; such
+//!   a part is held back until its first bytes tell ([`MAX_TAG_PROBE`]).
+//!
 //! Memory: the longest part header block ([`MAX_HEADERS`]), the boundary,
-//! and the scanner's own bound.
+//! a held `tags[]` part's head and first bytes, and the scanner's own bound.
 
 use std::sync::Arc;
 
@@ -34,6 +38,78 @@ pub const MAX_HEADERS: usize = 8 * 1024;
 const MAX_BOUNDARY: usize = 200;
 /// Longest value kept (in memory only) for the legal-basis decision.
 const MAX_CAPTURE: usize = 512;
+
+/// A `tags[]` part of a tagged ticket creation is held back (head and
+/// content, after redaction) until its value shows whether it is a basis or
+/// retention tag the client made up. That needs at most its leading white
+/// space and the longest prefix: a part whose first [`MAX_TAG_PROBE`] bytes
+/// still cannot tell is refused (`invalid_multipart`).
+const MAX_TAG_PROBE: usize = 512;
+
+/// Whether a tag value starting with `probe` is protected (starts, after
+/// white space, with one of `prefixes`, ASCII case-insensitively), or
+/// `None` while the bytes seen cannot tell yet (`ended`: the value is
+/// complete). Only the bytes decide, never where a chunk ended.
+fn protected_tag(probe: &[u8], ended: bool, prefixes: &[&str]) -> Option<bool> {
+    let mut i = 0;
+    while i < probe.len() {
+        let b = probe[i];
+        if b < 0x80 {
+            if char::from(b).is_whitespace() {
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        let len = match b {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => break,
+        };
+        let Some(bytes) = probe.get(i..i + len) else {
+            if ended {
+                break;
+            }
+            return None;
+        };
+        match std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|c| c.chars().next())
+        {
+            Some(c) if c.is_whitespace() => i += len,
+            _ => break,
+        }
+    }
+    let rest = &probe[i..];
+    let mut undecided = false;
+    for p in prefixes {
+        let p = p.as_bytes();
+        let n = p.len().min(rest.len());
+        if !rest[..n].eq_ignore_ascii_case(&p[..n]) {
+            continue;
+        }
+        if n == p.len() {
+            return Some(true);
+        }
+        undecided = true;
+    }
+    if undecided && !ended {
+        None
+    } else {
+        Some(false)
+    }
+}
+
+/// A `tags[]` part held back until [`protected_tag`] decides.
+struct HeldTag {
+    /// The part's output so far (head and redacted content).
+    out: Vec<u8>,
+    /// Its raw content so far (at most [`MAX_TAG_PROBE`] bytes).
+    probe: Vec<u8>,
+    /// Body offset of the part, for the finding.
+    at: u64,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum St {
@@ -65,7 +141,8 @@ pub fn valid_boundary(b: &str) -> bool {
 /// fields are captured as they pass; at the closing boundary parts
 /// `tags[]`=`<prefix><basis>`, `tags[]`=`retention:<class>` and
 /// `custom_fields[<key>]`=`<basis>` are added (the client's own value for that
-/// custom field is removed).
+/// custom field is removed, and so are its `tags[]` parts carrying a basis or
+/// retention tag: see [`protected_tag`]).
 pub(crate) struct MpTagging {
     lb: Arc<LegalBasis>,
     target: TaggingTarget,
@@ -103,6 +180,18 @@ impl MpTagging {
             .any(|p| p.as_slice() == rel)
             || self.lb.rules.iter().any(|r| r.field.as_slice() == rel)
             || t.tags.as_deref().is_some_and(|k| rel == [k])
+    }
+
+    /// Whether the part is a member of the tags array (`tags[]`), whose
+    /// value must not be a basis or retention tag the client made up.
+    fn is_tags(&self, rel: &[String]) -> bool {
+        self.target.tags.as_deref().is_some_and(|k| rel == [k])
+    }
+
+    /// The tag prefixes a client may not send: the target's `tag_prefix`
+    /// and `retention:` (compared case-insensitively, after white space).
+    fn protected_prefixes(&self) -> [&str; 2] {
+        [self.target.tag_prefix.as_str(), "retention:"]
     }
 
     /// Whether the part is the client's own value of the legal-basis field.
@@ -364,6 +453,7 @@ pub(crate) struct MultipartRewriter {
     pub findings: Vec<Finding>,
     pub tagging: Option<Box<MpTagging>>,
     forbidden: Vec<String>,
+    held: Option<HeldTag>,
 }
 
 impl MultipartRewriter {
@@ -395,6 +485,7 @@ impl MultipartRewriter {
             findings: Vec::new(),
             tagging: None,
             forbidden: Vec::new(),
+            held: None,
         }
     }
 
@@ -563,6 +654,10 @@ impl MultipartRewriter {
             (Some(t), Some(rel)) => t.is_basis_field(rel),
             _ => false,
         };
+        let rel_is_tags = match (&self.tagging, &rel) {
+            (Some(t), Some(rel)) => t.is_tags(rel),
+            _ => false,
+        };
         let action = if basis_field {
             FieldAction::Drop
         } else {
@@ -616,6 +711,10 @@ impl MultipartRewriter {
         if sink == Sink::Discard {
             return Ok(());
         }
+        // A client's tags[] value may be a made-up basis: held back until known.
+        let hold = is_text && rel_is_tags && self.tagging.is_some();
+        let mut held_out = Vec::new();
+        let out = if hold { &mut held_out } else { out };
         // The head: the same header lines, with the file name scanned.
         out.extend_from_slice(&self.dash_boundary);
         out.extend_from_slice(b"\r\n");
@@ -665,6 +764,13 @@ impl MultipartRewriter {
             Sink::Hash => self.hasher = Some(self.key.hasher()),
             _ => {}
         }
+        if hold {
+            self.held = Some(HeldTag {
+                out: held_out,
+                probe: Vec::new(),
+                at: (self.offset + at as i64).max(0) as u64,
+            });
+        }
         Ok(())
     }
 
@@ -702,6 +808,71 @@ impl MultipartRewriter {
                 raw.extend_from_slice(&bytes[..room.min(bytes.len())]);
             }
         }
+        let Some(mut held) = self.held.take() else {
+            return self.sink_content(engine, bytes, out);
+        };
+        self.sink_content(engine, bytes, &mut held.out)?;
+        let room = MAX_TAG_PROBE.saturating_sub(held.probe.len());
+        held.probe
+            .extend_from_slice(&bytes[..room.min(bytes.len())]);
+        self.resolve_held(held, false, out)
+    }
+
+    /// Writes a held `tags[]` part once its value is known to be an ordinary
+    /// tag, or removes it (a `legal_basis.protect` drop) when it is a basis
+    /// or retention tag; keeps holding while undecided.
+    fn resolve_held(
+        &mut self,
+        held: HeldTag,
+        ended: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
+        let prefixes = match self.tagging.as_ref() {
+            Some(t) => t.protected_prefixes(),
+            None => ["", ""],
+        };
+        match protected_tag(&held.probe, ended, &prefixes) {
+            None if held.probe.len() >= MAX_TAG_PROBE => Err(RedactError::InvalidMultipart {
+                offset: held.at,
+                reason: "a tags[] part whose value cannot be told from a legal-basis tag",
+            }),
+            None => {
+                self.held = Some(held);
+                Ok(())
+            }
+            Some(false) => {
+                out.extend_from_slice(&held.out);
+                Ok(())
+            }
+            Some(true) => {
+                self.sink = Sink::Discard;
+                self.hasher = None;
+                if let Some(t) = self.tagging.as_mut() {
+                    // Not the client's tag any more: the decided one is added.
+                    t.capturing = None;
+                }
+                self.findings.push(Finding {
+                    detector: Arc::from("legal_basis.protect"),
+                    path: self.path.clone(),
+                    start: held.at,
+                    end: held.at,
+                    action: if self.shadow() {
+                        ActionKind::Report
+                    } else {
+                        ActionKind::Drop
+                    },
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn sink_content(
+        &mut self,
+        engine: &Engine,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
         match self.sink {
             Sink::Copy => out.extend_from_slice(bytes),
             Sink::Scan => {
@@ -719,6 +890,11 @@ impl MultipartRewriter {
     }
 
     fn end_part(&mut self, engine: &Engine, out: &mut Vec<u8>) -> Result<(), RedactError> {
+        // A held tags[] part is decided now: written (then ended below) or
+        // removed (its sink is then Discard).
+        if let Some(held) = self.held.take() {
+            self.resolve_held(held, true, out)?;
+        }
         if let Some(t) = self.tagging.as_mut() {
             t.end_capture();
         }
@@ -772,6 +948,24 @@ mod tests {
             form_name(&[], &["custom_fields", "cf_legal_basis"], false),
             "custom_fields[cf_legal_basis]"
         );
+    }
+
+    #[test]
+    fn protected_tags_are_told_by_their_bytes_only() {
+        let p = ["legal-basis:", "retention:"];
+        let t = |s: &str, ended| protected_tag(s.as_bytes(), ended, &p);
+        assert_eq!(t("legal-basis:contract", false), Some(true));
+        assert_eq!(t(" \tRETENTION:x", false), Some(true));
+        assert_eq!(t("\u{3000}legal-basis:x", true), Some(true));
+        assert_eq!(t("lms", false), Some(false));
+        assert_eq!(t("legal", false), None);
+        assert_eq!(t("legal", true), Some(false));
+        assert_eq!(t("   ", false), None);
+        assert_eq!(t("", true), Some(false));
+        // Half of a multi-byte white space: wait for the rest.
+        assert_eq!(protected_tag(b"\xe3\x80", false, &p), None);
+        assert_eq!(protected_tag(b"\xe3\x80", true, &p), Some(false));
+        assert_eq!(t("legal-basi\u{e9}", false), Some(false));
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub enum Mode {
     Shadow,
     /// Refuse bodies that carry fields the policy drops.
     Strict,
+    /// Refuse every request on the route, with or without a body (a route
+    /// no body could make safe, e.g. one that replaces the legal-basis
+    /// tags): nothing reaches the helpdesk.
+    Refuse,
 }
 
 /// What happens to one JSON field.

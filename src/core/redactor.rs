@@ -115,6 +115,23 @@ impl Ruleset {
         })
     }
 
+    /// Whether a request is refused whatever its body (or without one): its
+    /// policy has `mode = "refuse"`. The shell asks this before forwarding
+    /// anything, so a body-less request cannot slip through either.
+    pub fn refusal(&self, spec: &StreamSpec) -> Option<RedactError> {
+        self.policy_for_audience(
+            spec.profile,
+            spec.method,
+            spec.path,
+            spec.direction,
+            spec.audience,
+        )
+        .filter(|p| p.mode == Mode::Refuse)
+        .map(|p| RedactError::RouteRefused {
+            policy: p.id.clone(),
+        })
+    }
+
     /// A redactor for one body. A [`Format::Multipart`] body needs its
     /// boundary: use [`Ruleset::multipart_redactor`] (here it fails closed).
     pub fn redactor(self: &Arc<Self>, spec: &StreamSpec, key: &PseudonymKey) -> Redactor {
@@ -156,6 +173,9 @@ impl Ruleset {
         );
         let shadow = policy.mode == Mode::Shadow;
         let inner = match spec.format {
+            _ if policy.mode == Mode::Refuse => Inner::Failed(RedactError::RouteRefused {
+                policy: policy.id.clone(),
+            }),
             Format::Text | Format::Html => {
                 let mut s = Scanner::new(&self.engine);
                 let enc = if spec.format == Format::Html {

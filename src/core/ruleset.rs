@@ -604,6 +604,7 @@ impl Compiler {
                     ("enforce", Mode::Enforce),
                     ("shadow", Mode::Shadow),
                     ("strict", Mode::Strict),
+                    ("refuse", Mode::Refuse),
                 ],
             ),
         };

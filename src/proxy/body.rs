@@ -198,6 +198,11 @@ pub trait Engine: Send + Sync {
     fn version(&self) -> &str;
     /// A filter for one body.
     fn open(&self, info: &StreamInfo<'_>) -> Box<dyn BodyFilter>;
+    /// Whether the rules refuse this request outright, body or not (the
+    /// core decides; the shell only answers 422). Default: never.
+    fn refuses(&self, _info: &StreamInfo<'_>) -> Option<FilterError> {
+        None
+    }
 }
 
 /// Loads (and compiles) the rules directory into an engine. Errors are

@@ -42,17 +42,7 @@ impl Engine for CoreEngine {
     }
 
     fn open(&self, info: &StreamInfo<'_>) -> Box<dyn BodyFilter> {
-        let spec = StreamSpec {
-            format: format(info.format),
-            profile: info.profile,
-            method: info.method,
-            path: info.path,
-            direction: match info.direction {
-                Dir::Request => Direction::Request,
-                Dir::Response => Direction::Response,
-            },
-            audience: info.audience,
-        };
+        let spec = spec(info);
         let r = match info.format {
             BodyFormat::Multipart => self
                 .rules
@@ -60,6 +50,24 @@ impl Engine for CoreEngine {
             _ => self.rules.redactor(&spec, &self.key),
         };
         Box::new(CoreFilter { r })
+    }
+
+    fn refuses(&self, info: &StreamInfo<'_>) -> Option<FilterError> {
+        self.rules.refusal(&spec(info)).map(err)
+    }
+}
+
+fn spec<'a>(info: &StreamInfo<'a>) -> StreamSpec<'a> {
+    StreamSpec {
+        format: format(info.format),
+        profile: info.profile,
+        method: info.method,
+        path: info.path,
+        direction: match info.direction {
+            Dir::Request => Direction::Request,
+            Dir::Response => Direction::Response,
+        },
+        audience: info.audience,
     }
 }
 

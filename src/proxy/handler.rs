@@ -203,6 +203,21 @@ async fn proxy(
         boundary: None,
     };
 
+    // A route the rules refuse outright (`mode = "refuse"`): answered here,
+    // body or not, before anything is forwarded.
+    let probe = info(BodyFormat::Json, Dir::Request);
+    if let Some(e) = engine.refuses(&probe) {
+        log.route = engine.open(&probe).route_id().to_string();
+        count_fail(sh, e.reason, Dir::Request);
+        tracing::warn!(event = EV_FAIL_CLOSED, request_id = %rid, route = %log.route, direction = "request", reason = e.reason, detail = %e.detail);
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.reason,
+            "Request refused by policy",
+            e.detail,
+        ));
+    }
+
     // --- request body ---
     let mut h = std::mem::take(&mut parts.headers);
     headers::strip_hop_by_hop(&mut h);

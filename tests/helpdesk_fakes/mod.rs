@@ -10,7 +10,10 @@
 //! `{"description":"Validation failed","errors":[{"field","message","code"}]}`.
 //! Update (PUT /api/v2/tickets/{id}) as documented: `tags` REPLACES the
 //! ticket's tags, `custom_fields` updates only the fields it names, and a
-//! field the endpoint does not know is a 400 `invalid_field`.
+//! field the endpoint does not know is a 400 `invalid_field`. Bulk update
+//! (POST /api/v2/tickets/bulk_update, `{"bulk_action": {"ids", "properties",
+//! "reply"}}`) applies the same update to every ticket named and answers 202
+//! `{"job_id", "href"}`.
 //!
 //! Zendesk: /api/v2/tickets[.json], /api/v2/tickets/{id}[.json] (wrapped
 //! `{"ticket":…}` / `{"tickets":[…]}`), /api/v2/tickets/{id}/comments[.json]
@@ -18,7 +21,9 @@
 //! longitude} as Zendesk records it), /api/v2/users/{id}[.json],
 //! /api/v2/search[.json]; on update `tags` REPLACE, `additional_tags` add,
 //! `remove_tags` remove and `custom_fields` change only the ids named; 422
-//! RecordInvalid without a comment on create.
+//! RecordInvalid without a comment on create. Tag endpoints
+//! /api/v2/tickets/{id}/tags[.json] (`{"tags": [...]}`): PUT replaces the
+//! ticket's tags, POST adds, DELETE removes; each answers `{"tags": [...]}`.
 #![allow(dead_code)]
 
 use std::convert::Infallible;
@@ -305,42 +310,63 @@ fn freshdesk(s: &mut State, method: &str, path: &str, input: Value) -> Resp {
         },
         ("PUT", ["api", "v2", "tickets", id]) => match find(s, id) {
             Some(i) => {
-                let unknown: Vec<Value> = input
-                    .as_object()
-                    .map(|o| {
-                        o.keys()
-                            .filter(|k| !FD_UPDATE_FIELDS.contains(&k.as_str()))
-                            .map(|k| json!({"field": k, "message": "Unexpected/invalid field in request", "code": "invalid_field"}))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let unknown = fd_unknown_fields(&input, FD_UPDATE_FIELDS);
                 if !unknown.is_empty() {
                     return reply(
                         StatusCode::BAD_REQUEST,
                         &json!({"description": "Validation failed", "errors": unknown}),
                     );
                 }
-                let mut input = input;
-                // custom_fields: only the named fields change.
-                if let (Some(new), Some(old)) = (
-                    input
-                        .as_object_mut()
-                        .and_then(|o| o.remove("custom_fields")),
-                    s.tickets[i]["custom_fields"].as_object_mut(),
-                ) {
-                    if let Some(new) = new.as_object() {
-                        for (k, v) in new {
-                            old.insert(k.clone(), v.clone());
-                        }
-                    }
-                }
-                // Everything else, "tags" included, replaces.
-                merge(&mut s.tickets[i], &input);
-                s.tickets[i]["updated_at"] = json!(NOW);
+                fd_apply_update(&mut s.tickets[i], input);
                 reply(StatusCode::OK, &s.tickets[i].clone())
             }
             None => not_found(),
         },
+        // "Update Multiple Tickets": {"bulk_action": {"ids", "properties",
+        // "reply"}}; each ticket is updated as by PUT /api/v2/tickets/{id}
+        // (Freshdesk runs it as a background job and answers 202 with its id;
+        // the fake applies it at once).
+        ("POST", ["api", "v2", "tickets", "bulk_update"]) => {
+            let mut errors = fd_unknown_fields(&input, &["bulk_action"]);
+            let action = input.get("bulk_action").cloned().unwrap_or(Value::Null);
+            errors.extend(fd_unknown_fields(&action, &["ids", "properties", "reply"]));
+            let properties = action.get("properties").cloned().unwrap_or(json!({}));
+            errors.extend(fd_unknown_fields(&properties, FD_UPDATE_FIELDS));
+            let ids: Vec<u64> = action
+                .get("ids")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default();
+            if ids.is_empty() {
+                errors.push(json!({"field": "ids", "message": "It should be a/an Array", "code": "missing_field"}));
+            }
+            if !errors.is_empty() {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"description": "Validation failed", "errors": errors}),
+                );
+            }
+            for id in &ids {
+                let Some(i) = find(s, &id.to_string()) else {
+                    continue;
+                };
+                fd_apply_update(&mut s.tickets[i], properties.clone());
+                if let Some(body) = action.pointer("/reply/body").and_then(Value::as_str) {
+                    let cid = s.id();
+                    let c = json!({
+                        "id": cid, "incoming": false, "private": false, "user_id": 7001,
+                        "source": 0, "category": 3, "body": body, "body_text": body,
+                        "ticket_id": id, "created_at": NOW, "updated_at": NOW,
+                    });
+                    s.comments.push((*id, c));
+                }
+            }
+            let job = s.id();
+            reply(
+                StatusCode::ACCEPTED,
+                &json!({"job_id": format!("{job:032x}"), "href": format!("https://vendor.freshdesk.com/api/v2/jobs/{job:032x}")}),
+            )
+        }
         ("POST", ["api", "v2", "tickets", id, kind @ ("reply" | "notes")]) => {
             let Some(i) = find(s, id) else {
                 return not_found();
@@ -394,6 +420,38 @@ fn freshdesk(s: &mut State, method: &str, path: &str, input: Value) -> Resp {
         ),
         _ => not_found(),
     }
+}
+
+/// A Freshdesk validation error per field of `input` not in `allowed`.
+fn fd_unknown_fields(input: &Value, allowed: &[&str]) -> Vec<Value> {
+    input
+        .as_object()
+        .map(|o| {
+            o.keys()
+                .filter(|k| !allowed.contains(&k.as_str()))
+                .map(|k| json!({"field": k, "message": "Unexpected/invalid field in request", "code": "invalid_field"}))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Freshdesk's update semantics: `custom_fields` changes only the fields it
+/// names; everything else, `tags` included, replaces.
+fn fd_apply_update(t: &mut Value, mut input: Value) {
+    if let (Some(new), Some(old)) = (
+        input
+            .as_object_mut()
+            .and_then(|o| o.remove("custom_fields")),
+        t["custom_fields"].as_object_mut(),
+    ) {
+        if let Some(new) = new.as_object() {
+            for (k, v) in new {
+                old.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    merge(t, &input);
+    t["updated_at"] = json!(NOW);
 }
 
 /// Fields Freshdesk's "Update a Ticket" accepts.
@@ -600,6 +658,46 @@ fn zendesk(s: &mut State, method: &str, path: &str, input: Value) -> Resp {
             s.tickets[i]["updated_at"] = json!(NOW);
             let t = s.tickets[i].clone();
             reply(StatusCode::OK, &json!({"ticket": t}))
+        }
+        // Tags of a ticket: {"tags": [...]} (or one space-separated string);
+        // PUT replaces the list, POST adds to it, DELETE removes from it; GET
+        // and all three answer {"tags": [...]}.
+        (m @ ("GET" | "PUT" | "POST" | "DELETE"), ["api", "v2", "tickets", id, "tags"]) => {
+            let Some(i) = find(s, id) else {
+                return reply(
+                    StatusCode::NOT_FOUND,
+                    &json!({"error":"RecordNotFound","description":"Not found"}),
+                );
+            };
+            let given: Vec<Value> = match input.get("tags") {
+                Some(Value::Array(a)) => a.clone(),
+                Some(Value::String(t)) => t.split_whitespace().map(|t| json!(t)).collect(),
+                _ if m == "GET" => Vec::new(),
+                _ => {
+                    return reply(
+                        StatusCode::BAD_REQUEST,
+                        &json!({"error": "InvalidValue", "description": "tags parameter is missing"}),
+                    )
+                }
+            };
+            let mut tags: Vec<Value> = s.tickets[i]["tags"].as_array().cloned().unwrap_or_default();
+            match m {
+                "PUT" => tags = given,
+                "POST" => {
+                    for t in given {
+                        if !tags.contains(&t) {
+                            tags.push(t);
+                        }
+                    }
+                }
+                "DELETE" => tags.retain(|t| !given.contains(t)),
+                _ => {}
+            }
+            if m != "GET" {
+                s.tickets[i]["tags"] = json!(tags);
+                s.tickets[i]["updated_at"] = json!(NOW);
+            }
+            reply(StatusCode::OK, &json!({"tags": tags}))
         }
         ("GET", ["api", "v2", "tickets", id, "comments"]) => {
             let Ok(tid) = id.parse::<u64>() else {
