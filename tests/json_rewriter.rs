@@ -59,6 +59,13 @@ mode = "shadow"
 keep = ["email"]
 scan = ["description"]
 otherwise = "drop"
+
+[[policy]]
+id = "fd.nothing"
+profile = "freshdesk"
+route = "POST /nothing"
+direction = "request"
+otherwise = "drop"
 "#;
 
 fn rules() -> Arc<Ruleset> {
@@ -127,6 +134,27 @@ fn drops_unlisted_fields_with_correct_commas() {
     )
     .unwrap();
     assert_eq!(out, "{\n  \"email\": \"a@b.se\"\n}");
+}
+
+/// A policy with no field rules that drops everything: the root is never
+/// dropped itself, so its members go, cleanly, and elements of a root
+/// array (which cannot lose their commas) are scanned instead.
+#[test]
+fn a_policy_that_drops_everything_still_gives_valid_json() {
+    for (input, want) in [
+        (r#"{"b":1}"#, "{}"),
+        (r#"{"a":{"b":1}, "c":[1,2],"d":"x"}"#, "{}"),
+        (r#"[{"b":1},{"c":2}]"#, "[{},{}]"),
+        ("[1, 2,3]", "[1, 2,3]"),
+        (r#"[[1,2],{"a":[3]}]"#, "[[1,2],{}]"),
+        ("[198112189876]", r#"["[REDACTED:pnr]"]"#),
+        (r#"["pnr 19811218-9876"]"#, r#"["pnr [REDACTED:pnr]"]"#),
+        (r#""x""#, r#""x""#),
+    ] {
+        let out = run("POST /nothing", input).unwrap_or_else(|e| panic!("{input}: {e}"));
+        assert_eq!(out, want, "{input}");
+        serde_json::from_str::<serde_json::Value>(&out).expect("valid JSON");
+    }
 }
 
 #[test]

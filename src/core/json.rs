@@ -945,9 +945,14 @@ impl JsonRewriter {
         }
         match b {
             b'{' | b'[' => {
+                // The root is never dropped or hashed as a whole (it is
+                // scanned instead), so under a policy that drops or hashes
+                // everything its members are decided one by one.
+                let whole_root = self.not_droppable()
+                    && matches!(action, Some(FieldAction::Drop | FieldAction::Hash));
                 let decide = sink != Sink::Hash
                     && sink != Sink::Discard
-                    && (rules_below || action.is_none());
+                    && (rules_below || action.is_none() || whole_root);
                 self.write(sink, &[b], out);
                 self.stack.push(Frame {
                     is_object: b == b'{',
@@ -1020,6 +1025,14 @@ impl JsonRewriter {
         Ok(())
     }
 
+    /// Whether the value starting here cannot be dropped or hashed on its
+    /// own: the root, and elements of an array that is kept (policy paths
+    /// have no indices, so that only happens under a root array; dropping
+    /// one element would leave its comma behind).
+    fn not_droppable(&self) -> bool {
+        self.stack.last().is_none_or(|f| !f.is_object)
+    }
+
     fn is_html(&self) -> bool {
         let key = self.last_key();
         self.with_policy_path(|path| self.policy.is_html(path))
@@ -1050,7 +1063,7 @@ impl JsonRewriter {
             FieldAction::Drop => (Sink::Discard, ActionKind::Drop, "policy.drop"),
         };
         let path = self.display_path();
-        if self.stack.is_empty() {
+        if self.not_droppable() {
             // The root itself is never dropped or hashed: scan it instead.
             return Ok(Sink::Scan);
         }
