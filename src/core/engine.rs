@@ -12,12 +12,13 @@ use rustc_hash::FxHashMap as HashMap;
 
 use aho_corasick::dfa::DFA;
 use aho_corasick::MatchKind;
+use regex_automata::dfa::Automaton as _;
 
 use super::action::Renderer;
 use super::detect::gazetteer::Gazetteer;
 use super::detect::{Detector, Kind};
 use super::ruleset::Settings;
-use super::screen::Screen;
+use super::screen::{self, Screen};
 
 /// Byte classes of the candidate pass.
 pub(crate) const C_DIGIT: u8 = 1;
@@ -72,6 +73,8 @@ pub(crate) struct Engine {
     pub numeric: Vec<u16>,
     /// One walk over a digit run telling which of `numeric` can match there.
     pub number_screen: Option<Screen>,
+    /// Numeric detectors the screen leaves out: searched at every digit run.
+    pub unscreened: Vec<u16>,
     pub number_min_digits: usize,
     pub gazetteer: Gazetteer,
     pub renderer: Renderer,
@@ -94,7 +97,7 @@ impl Engine {
             .iter()
             .flat_map(|&k| by_kind[k as usize].iter().copied())
             .collect();
-        let number_screen = number_screen(&detectors, &numeric);
+        let (number_screen, unscreened) = number_screen(&detectors, &numeric);
         let (keywords, ac, kw_pairs) = build_keywords(&detectors);
         let mut class = [0u8; 256];
         let has = |k: Kind| !by_kind[k as usize].is_empty();
@@ -164,6 +167,7 @@ impl Engine {
             by_kind,
             numeric,
             number_screen,
+            unscreened,
             number_min_digits,
             gazetteer,
             renderer: Renderer::new(&settings.mask_template, &settings.hash_template),
@@ -195,11 +199,22 @@ impl Engine {
         {
             return false;
         }
-        value.len() < self.number_min_digits
-            || self
-                .number_screen
-                .as_ref()
-                .is_some_and(|s| s.matching(value, 0, value.len()) == 0)
+        if value.len() < self.number_min_digits {
+            return true;
+        }
+        let Some(screen) = &self.number_screen else {
+            return false;
+        };
+        let unscreened_miss = |&d: &u16| {
+            let det = &self.detectors[d as usize];
+            let input = regex_automata::Input::new(value).anchored(regex_automata::Anchored::Yes);
+            det.min_digits > value.len()
+                || det
+                    .fast
+                    .as_ref()
+                    .is_some_and(|dfa| matches!(dfa.try_search_fwd(&input), Ok(None)))
+        };
+        screen.matching(value, 0, value.len()) == 0 && self.unscreened.iter().all(unscreened_miss)
     }
 
     pub fn kw_pair(&self, a: u8, b: u8) -> bool {
@@ -228,19 +243,32 @@ impl Engine {
 }
 
 /// The screen over the numeric detectors that can start at a digit run
-/// (digit, `+` or `(`); the others never pass the first-byte check there.
-fn number_screen(detectors: &[Detector], numeric: &[u16]) -> Option<Screen> {
-    let members: Vec<(u16, &str)> = numeric
-        .iter()
-        .map(|&d| (d, &detectors[d as usize]))
-        .filter(|(_, det)| {
-            det.first[b'0' as usize..=b'9' as usize].contains(&true)
-                || det.first[b'+' as usize]
-                || det.first[b'(' as usize]
-        })
-        .map(|(d, det)| (d, det.pattern.as_str()))
-        .collect();
-    Screen::build(&members)
+/// (digit, `+` or `(`; the others never pass the first-byte check there),
+/// each by its pattern or a leading part of it (see
+/// [`screen::screen_pattern`]), and those for which nothing fits: these are
+/// searched at every digit run.
+fn number_screen(detectors: &[Detector], numeric: &[u16]) -> (Option<Screen>, Vec<u16>) {
+    let starts_at_digit = |det: &Detector| {
+        det.first[b'0' as usize..=b'9' as usize].contains(&true)
+            || det.first[b'+' as usize]
+            || det.first[b'(' as usize]
+    };
+    let (mut screened, mut unscreened) = (Vec::new(), Vec::new());
+    for &d in numeric {
+        let det = &detectors[d as usize];
+        if !starts_at_digit(det) {
+            continue;
+        }
+        match screen::screen_pattern(&det.pattern) {
+            Some(p) => screened.push((d, p)),
+            None => unscreened.push(d),
+        }
+    }
+    let screened: Vec<(u16, &str)> = screened.iter().map(|(d, p)| (*d, p.as_str())).collect();
+    match Screen::build(&screened, screen::SCREEN_LIMIT) {
+        Some(s) => (Some(s), unscreened),
+        None => (None, Vec::new()),
+    }
 }
 
 fn add_field(ctx: &mut FieldCtx, det: u16, whole: bool) {

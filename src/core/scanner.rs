@@ -589,6 +589,11 @@ impl Scanner {
             }
             return Ok(());
         };
+        for &d in &engine.unscreened {
+            if engine.detectors[d as usize].min_digits <= digits {
+                self.try_detector(engine, d, pos, pos)?;
+            }
+        }
         let s = (pos - self.base) as usize;
         let end = (s + engine.max_token).min(self.vb.view.len());
         // (An undecided screen answers all ones: every member is tried.)

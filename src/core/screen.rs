@@ -15,6 +15,7 @@
 use regex_automata::dfa::{dense, Automaton, StartKind};
 use regex_automata::util::{start, syntax};
 use regex_automata::{Anchored, MatchKind};
+use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition};
 
 /// One DFA over up to 64 detector patterns; pattern `i` is `members[i]`.
 #[derive(Debug)]
@@ -24,23 +25,109 @@ pub(crate) struct Screen {
     pub members: Vec<u16>,
 }
 
-/// A screen is skipped (every member is searched) above this many states'
-/// worth of memory: building it would cost more than it saves.
-const SIZE_LIMIT: usize = 8 << 20;
+/// Largest screen DFA for a single pattern. Patterns with large Unicode
+/// classes (`\p{Lu}\p{Ll}+` after a postcode) or long repetitions (phone
+/// numbers) blow up under all-matches semantics: determinizing them costs
+/// more at every rule (re)load than the screen saves, so they stay out and
+/// are searched on their own.
+pub(crate) const MEMBER_LIMIT: usize = 16 << 10;
+/// Largest screen DFA over all members.
+pub(crate) const SCREEN_LIMIT: usize = 1 << 20;
+
+/// The pattern a detector is screened with: the pattern itself when its
+/// all-matches DFA fits in [`MEMBER_LIMIT`], else the longest leading part
+/// of it that does (its top-level sequence cut short, capture groups seen
+/// through). A leading part is a sound screen: every anchored match of the
+/// whole pattern begins with a match of the part, so nothing is missed;
+/// the detector's own search then decides. `None` when not even the first
+/// element fits.
+pub(crate) fn screen_pattern(pattern: &str) -> Option<String> {
+    let fits = |p: &str| Screen::build(&[(0, p)], MEMBER_LIMIT).is_some();
+    if fits(pattern) {
+        return Some(pattern.to_string());
+    }
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let relaxed = relax(&hir, &any_non_ascii()?).to_string();
+    if fits(&relaxed) {
+        return Some(relaxed);
+    }
+    let mut items = Vec::new();
+    flatten(&hir, &mut items);
+    (1..items.len())
+        .rev()
+        .map(|n| Hir::concat(items[..n].to_vec()).to_string())
+        .find(|p| fits(p))
+}
+
+/// One non-ASCII UTF-8 character, any: what a Unicode class becomes in a
+/// relaxed pattern.
+fn any_non_ascii() -> Option<Hir> {
+    regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(r"(?-u:[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3})")
+        .ok()
+}
+
+/// `hir` with every Unicode class widened to its ASCII part plus any
+/// non-ASCII character: a superset of the language (so a sound screen)
+/// whose all-matches DFA stays small, because `\p{Lu}\p{Ll}+` no longer
+/// spells out thousands of code points. The ASCII part still screens:
+/// `\p{Lu}` keeps rejecting `a`–`z`.
+fn relax(hir: &Hir, non_ascii: &Hir) -> Hir {
+    match hir.kind() {
+        HirKind::Class(Class::Unicode(class)) => {
+            let wide = class.ranges().iter().any(|r| r.end() > '\x7f');
+            if !wide {
+                return hir.clone();
+            }
+            let mut ascii = class.clone();
+            ascii.intersect(&ClassUnicode::new([ClassUnicodeRange::new('\0', '\x7f')]));
+            if ascii.ranges().is_empty() {
+                return non_ascii.clone();
+            }
+            Hir::alternation(vec![Hir::class(Class::Unicode(ascii)), non_ascii.clone()])
+        }
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            sub: Box::new(relax(&r.sub, non_ascii)),
+            ..r.clone()
+        }),
+        HirKind::Capture(c) => relax(&c.sub, non_ascii),
+        HirKind::Concat(items) => Hir::concat(items.iter().map(|h| relax(h, non_ascii)).collect()),
+        HirKind::Alternation(items) => {
+            Hir::alternation(items.iter().map(|h| relax(h, non_ascii)).collect())
+        }
+        _ => hir.clone(),
+    }
+}
+
+/// The top-level sequence of `hir`, with nested sequences and capture
+/// groups (which do not change what matches) opened up.
+fn flatten(hir: &Hir, out: &mut Vec<Hir>) {
+    match hir.kind() {
+        HirKind::Concat(items) => items.iter().for_each(|h| flatten(h, out)),
+        HirKind::Capture(c) => flatten(&c.sub, out),
+        _ => out.push(hir.clone()),
+    }
+}
 
 impl Screen {
-    /// Builds the screen for `members` (detector index, pattern). `None`
-    /// when there are none, more than 64, or the DFA would be too large;
-    /// the scanner then searches every member.
-    pub fn build(members: &[(u16, &str)]) -> Option<Screen> {
+    /// Builds the screen for `members` (detector index, pattern) within
+    /// `limit` bytes of DFA. `None` when there are none, more than 64, or
+    /// the DFA would be larger; the scanner then searches every member.
+    pub fn build(members: &[(u16, &str)], limit: usize) -> Option<Screen> {
         if members.is_empty() || members.len() > 64 {
             return None;
         }
         let config = dense::Config::new()
             .start_kind(StartKind::Anchored)
             .match_kind(MatchKind::All)
-            .dfa_size_limit(Some(SIZE_LIMIT))
-            .determinize_size_limit(Some(2 * SIZE_LIMIT));
+            .dfa_size_limit(Some(limit))
+            .determinize_size_limit(Some(2 * limit));
         let patterns: Vec<&str> = members.iter().map(|&(_, p)| p).collect();
         let dfa = dense::Builder::new()
             .configure(config)
@@ -103,11 +190,14 @@ mod tests {
 
     #[test]
     fn reports_exactly_the_patterns_that_can_match() {
-        let s = Screen::build(&[
-            (7, r"[0-9]{6}-[0-9]{4}"),
-            (3, r"[0-9]{3}(?-u:\b)"),
-            (9, r"\+[0-9]+"),
-        ])
+        let s = Screen::build(
+            &[
+                (7, r"[0-9]{6}-[0-9]{4}"),
+                (3, r"[0-9]{3}(?-u:\b)"),
+                (9, r"\+[0-9]+"),
+            ],
+            SCREEN_LIMIT,
+        )
         .expect("builds");
         assert_eq!(s.members, vec![7, 3, 9]);
         assert_eq!(s.matching(b"811218-9876 x", 0, 13), 0b001);
@@ -123,6 +213,35 @@ mod tests {
     #[test]
     fn too_many_patterns_is_no_screen() {
         let many: Vec<(u16, &str)> = (0..65).map(|i| (i, "a")).collect();
-        assert!(Screen::build(&many).is_none());
+        assert!(Screen::build(&many, SCREEN_LIMIT).is_none());
+    }
+
+    #[test]
+    fn large_patterns_are_screened_by_a_leading_part() {
+        // Fits: screened as written.
+        let pnr = r"[0-9]{6}-[0-9]{4}";
+        assert_eq!(screen_pattern(pnr).as_deref(), Some(pnr));
+        // A postcode and a capitalised city: the Unicode classes would blow
+        // the all-matches DFA up; relaxed to ASCII part + any non-ASCII
+        // character, it fits.
+        let postcode = r"(?P<value>[0-9]{4} +\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)[ \t]*[,.]";
+        let part = screen_pattern(postcode).expect("a relaxed form fits");
+        assert_ne!(part, postcode);
+        let s = Screen::build(&[(0, &part)], MEMBER_LIMIT).expect("fits");
+        // Sound: what the whole pattern matches, the part matches too.
+        assert_eq!(s.matching("1234 Århus,".as_bytes(), 0, 12), 1);
+        assert_eq!(s.matching(b"1234 Oslo.", 0, 10), 1);
+        // And it still screens: four digits and a space are needed.
+        assert_eq!(s.matching(b"123 Oslo.", 0, 9), 0);
+        assert_eq!(s.matching(b"1234-05", 0, 7), 0);
+        // The ASCII part of \p{Lu} still screens: a lower-case city is out.
+        assert_eq!(s.matching(b"1234 oslo.", 0, 10), 0);
+    }
+
+    #[test]
+    fn patterns_too_large_to_screen_are_refused_within_the_limit() {
+        let street = r"[0-9]{3} ?[0-9]{2} +\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?";
+        assert!(Screen::build(&[(0, street)], MEMBER_LIMIT).is_none());
+        assert!(Screen::build(&[(0, r"[0-9]{6}-[0-9]{4}")], MEMBER_LIMIT).is_some());
     }
 }

@@ -116,7 +116,7 @@ pub struct Detector {
 #[derive(Debug)]
 pub enum CaptureEngine {
     /// One-pass patterns: group boundaries at DFA speed.
-    OnePass(onepass::DFA),
+    OnePass(Box<onepass::DFA>),
     /// Any other pattern: a bounded backtracker, cheap on spans of a few
     /// dozen bytes (leftmost-first, like the meta engine).
     Backtrack(BoundedBacktracker),
@@ -223,7 +223,7 @@ impl Detector {
             .ok()
             .filter(|dfa| has_value(dfa.get_nfa().group_info()))
         {
-            return Some(CaptureEngine::OnePass(dfa));
+            return Some(CaptureEngine::OnePass(Box::new(dfa)));
         }
         BoundedBacktracker::builder()
             .syntax(syntax)
