@@ -19,9 +19,10 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 
 use crate::config::OtherTypes;
+use crate::core::{Direction, Format, StreamSpec};
 use crate::proxy::body::{
-    BodyEvent, BodyFormat, BoxError, CountingBody, Dir, FilterError, FilteredBody, Observer,
-    PrimedBody, ReqStats, StreamInfo,
+    self, BodyEvent, BoxError, CountingBody, FilterError, FilteredBody, Observer, PrimedBody,
+    ReqStats,
 };
 use crate::proxy::encoding::{narrow_accept_encoding, parse_coding, Decoder};
 use crate::proxy::headers::{self, X_REQUEST_ID};
@@ -84,7 +85,7 @@ pub async fn handle(
     Ok(Response::from_parts(parts, body))
 }
 
-fn observer(metrics: Arc<Metrics>, route: String, dir: Dir, rid: String) -> Observer {
+fn observer(metrics: Arc<Metrics>, route: String, dir: Direction, rid: String) -> Observer {
     Box::new(move |ev| match ev {
         BodyEvent::Inspected(n) => metrics
             .inspected_bytes
@@ -136,29 +137,30 @@ fn observer(metrics: Arc<Metrics>, route: String, dir: Dir, rid: String) -> Obse
     })
 }
 
-fn fail_closed_problem(e: &FilterError, dir: Dir) -> Problem {
+fn fail_closed_problem(e: &FilterError, dir: Direction) -> Problem {
     if e.reason == "body_too_large" {
         let mut p = limits::too_large(0);
         p.detail = e.detail.clone();
         return p;
     }
-    match dir {
-        Dir::Request => Problem::new(
+    if dir == Direction::Request {
+        Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             e.reason,
             "Request body could not be inspected",
             e.detail.clone(),
-        ),
-        Dir::Response => Problem::new(
+        )
+    } else {
+        Problem::new(
             StatusCode::BAD_GATEWAY,
             e.reason,
             "Upstream response could not be inspected",
             e.detail.clone(),
-        ),
+        )
     }
 }
 
-fn count_fail(sh: &Shared, reason: &'static str, dir: Dir) {
+fn count_fail(sh: &Shared, reason: &'static str, dir: Direction) {
     sh.metrics
         .fail_closed
         .with_label_values(&[reason, dir.as_str()])
@@ -193,22 +195,21 @@ async fn proxy(
         .cfg
         .audience_for(parts.headers.get(header::AUTHORIZATION));
     log.audience = audience.map(str::to_string);
-    let info = |format, direction| StreamInfo {
+    let spec = |format, direction| StreamSpec {
         format,
         profile: &sh.cfg.profile,
         method: method.as_str(),
         path: &path,
         direction,
         audience,
-        boundary: None,
     };
 
     // A route the rules refuse outright (`mode = "refuse"`): answered here,
     // body or not, before anything is forwarded.
-    let probe = info(BodyFormat::Json, Dir::Request);
+    let probe = spec(Format::Json, Direction::Request);
     if let Some(e) = engine.refuses(&probe) {
-        log.route = engine.open(&probe).route_id().to_string();
-        count_fail(sh, e.reason, Dir::Request);
+        log.route = engine.open(&probe, None).route_id().to_string();
+        count_fail(sh, e.reason, Direction::Request);
         tracing::warn!(event = EV_FAIL_CLOSED, request_id = %rid, route = %log.route, direction = "request", reason = e.reason, detail = %e.detail);
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -222,10 +223,10 @@ async fn proxy(
     let mut h = std::mem::take(&mut parts.headers);
     headers::strip_hop_by_hop(&mut h);
     let up_body: UpBody = if has_body {
-        match BodyFormat::from_content_type(h.get(header::CONTENT_TYPE)) {
+        match body::format_of(h.get(header::CONTENT_TYPE)) {
             Some(format) => {
                 let coding = parse_coding(h.get(header::CONTENT_ENCODING)).map_err(|_| {
-                    count_fail(sh, "unsupported_encoding", Dir::Request);
+                    count_fail(sh, "unsupported_encoding", Direction::Request);
                     Problem::new(
                         StatusCode::UNSUPPORTED_MEDIA_TYPE,
                         "unsupported_encoding",
@@ -241,24 +242,21 @@ async fn proxy(
                         "could not initialise the body decoder",
                     )
                 })?;
-                let boundary = BodyFormat::boundary(h.get(header::CONTENT_TYPE));
-                let filter = engine.open(&StreamInfo {
-                    boundary: boundary.as_deref(),
-                    ..info(format, Dir::Request)
-                });
+                let boundary = body::boundary(h.get(header::CONTENT_TYPE));
+                let filter = engine.open(&spec(format, Direction::Request), boundary.as_deref());
                 log.route = filter.route_id().to_string();
                 headers::strip_body_validators(&mut h);
                 let obs = observer(
                     sh.metrics.clone(),
                     log.route.clone(),
-                    Dir::Request,
+                    Direction::Request,
                     rid.to_string(),
                 );
                 let filtered = FilteredBody::new(
                     body,
                     decoder,
                     filter,
-                    Dir::Request,
+                    Direction::Request,
                     stats.clone(),
                     obs,
                     limit,
@@ -269,7 +267,7 @@ async fn proxy(
                 // is refused without the helpdesk ever seeing the request.
                 let primed = PrimedBody::prime(filtered, sh.cfg.limits.header_read_timeout).await;
                 if let Some(e) = stats.request_failure.lock().ok().and_then(|g| g.clone()) {
-                    return Err(fail_closed_problem(&e, Dir::Request));
+                    return Err(fail_closed_problem(&e, Direction::Request));
                 }
                 primed.boxed_unsync()
             }
@@ -279,10 +277,10 @@ async fn proxy(
                         .passed_uninspected
                         .with_label_values(&["request"])
                         .inc();
-                    CountingBody::new(body, stats.clone(), Dir::Request, limit).boxed_unsync()
+                    CountingBody::new(body, stats.clone(), Direction::Request, limit).boxed_unsync()
                 }
                 OtherTypes::Refuse => {
-                    count_fail(sh, "unsupported_media_type", Dir::Request);
+                    count_fail(sh, "unsupported_media_type", Direction::Request);
                     return Err(Problem::new(
                         StatusCode::UNSUPPORTED_MEDIA_TYPE,
                         "unsupported_media_type",
@@ -353,7 +351,7 @@ async fn proxy(
     if let Some(e) = request_failure {
         // The request body failed closed (possibly after the upstream already
         // answered): the client gets the refusal, not the upstream's answer.
-        return Err(fail_closed_problem(&e, Dir::Request));
+        return Err(fail_closed_problem(&e, Direction::Request));
     }
     let resp = match res {
         Err(_) => {
@@ -388,10 +386,10 @@ async fn proxy(
             .map_err(|e| -> BoxError { Box::new(e) })
             .boxed_unsync()
     } else {
-        match BodyFormat::from_content_type(rparts.headers.get(header::CONTENT_TYPE)) {
+        match body::format_of(rparts.headers.get(header::CONTENT_TYPE)) {
             Some(format) => {
                 let coding = parse_coding(rparts.headers.get(header::CONTENT_ENCODING)).map_err(|_| {
-                    count_fail(sh, "unsupported_encoding", Dir::Response);
+                    count_fail(sh, "unsupported_encoding", Direction::Response);
                     Problem::new(
                         StatusCode::BAD_GATEWAY,
                         "unsupported_encoding",
@@ -407,11 +405,8 @@ async fn proxy(
                         "could not initialise the body decoder",
                     )
                 })?;
-                let boundary = BodyFormat::boundary(rparts.headers.get(header::CONTENT_TYPE));
-                let filter = engine.open(&StreamInfo {
-                    boundary: boundary.as_deref(),
-                    ..info(format, Dir::Response)
-                });
+                let boundary = body::boundary(rparts.headers.get(header::CONTENT_TYPE));
+                let filter = engine.open(&spec(format, Direction::Response), boundary.as_deref());
                 if log.route == telemetry::ROUTE_DEFAULT {
                     log.route = filter.route_id().to_string();
                 }
@@ -419,7 +414,7 @@ async fn proxy(
                 let obs = observer(
                     sh.metrics.clone(),
                     log.route.clone(),
-                    Dir::Response,
+                    Direction::Response,
                     rid.to_string(),
                 );
                 let failed = Arc::new(std::sync::Mutex::new(None));
@@ -435,14 +430,21 @@ async fn proxy(
                         inner(ev)
                     })
                 };
-                let filtered =
-                    FilteredBody::new(rbody, decoder, filter, Dir::Response, stats.clone(), obs, 0)
-                        .boxed_unsync();
+                let filtered = FilteredBody::new(
+                    rbody,
+                    decoder,
+                    filter,
+                    Direction::Response,
+                    stats.clone(),
+                    obs,
+                    0,
+                )
+                .boxed_unsync();
                 // As for requests: a response that fails in its first chunk
                 // becomes a clean 502 instead of an aborted stream.
                 let primed = PrimedBody::prime(filtered, sh.upstream.response_timeout).await;
                 if let Some(e) = failed.lock().ok().and_then(|g| g.clone()) {
-                    return Err(fail_closed_problem(&e, Dir::Response));
+                    return Err(fail_closed_problem(&e, Direction::Response));
                 }
                 primed.boxed_unsync()
             }
@@ -452,10 +454,10 @@ async fn proxy(
                         .passed_uninspected
                         .with_label_values(&["response"])
                         .inc();
-                    CountingBody::new(rbody, stats.clone(), Dir::Response, 0).boxed_unsync()
+                    CountingBody::new(rbody, stats.clone(), Direction::Response, 0).boxed_unsync()
                 }
                 OtherTypes::Refuse => {
-                    count_fail(sh, "unsupported_media_type", Dir::Response);
+                    count_fail(sh, "unsupported_media_type", Direction::Response);
                     return Err(Problem::new(
                         StatusCode::BAD_GATEWAY,
                         "unsupported_media_type",
