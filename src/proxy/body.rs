@@ -342,12 +342,40 @@ pub struct ReqStats {
     /// A request-side failure (filter error or body limit), so the handler
     /// can answer 422/413 instead of a generic 502.
     pub request_failure: Mutex<Option<FilterError>>,
+    /// A response-side failure, so a response that fails in its first
+    /// chunk can still be answered with a clean 502.
+    pub response_failure: Mutex<Option<FilterError>>,
     /// The request body's legal-basis decision, once the body has been read
     /// to its end (the handler puts it on the response head).
     pub legal_basis: Mutex<Option<LegalBasis>>,
     /// The helpdesk's id of the created ticket, once the response body has
     /// been read to its end (for the legal-basis audit event).
     pub ticket_id: Mutex<Option<String>>,
+}
+
+impl ReqStats {
+    /// The first failure of the body travelling in `direction`, if any.
+    pub fn failure(&self, direction: Direction) -> Option<FilterError> {
+        self.failure_slot(direction)
+            .lock()
+            .ok()
+            .and_then(|g| g.clone())
+    }
+
+    /// Records a body's failure; the first one is kept (it is the cause).
+    fn record_failure(&self, direction: Direction, e: &FilterError) {
+        if let Ok(mut slot) = self.failure_slot(direction).lock() {
+            slot.get_or_insert_with(|| e.clone());
+        }
+    }
+
+    fn failure_slot(&self, direction: Direction) -> &Mutex<Option<FilterError>> {
+        if direction == Direction::Response {
+            &self.response_failure
+        } else {
+            &self.request_failure
+        }
+    }
 }
 
 /// Called once per body with its findings and outcome (metrics, audit).
@@ -474,11 +502,7 @@ impl<B> FilteredBody<B> {
     fn fail(&mut self, e: FilterError) -> BoxError {
         self.done = true;
         (self.observer)(BodyEvent::Failed(&e));
-        if self.direction == Direction::Request {
-            if let Ok(mut slot) = self.stats.request_failure.lock() {
-                slot.get_or_insert_with(|| e.clone());
-            }
-        }
+        self.stats.record_failure(self.direction, &e);
         Box::new(e)
     }
 }
@@ -616,9 +640,7 @@ where
                                 this.limit
                             ),
                         );
-                        if let Ok(mut slot) = this.stats.request_failure.lock() {
-                            slot.get_or_insert_with(|| e.clone());
-                        }
+                        this.stats.record_failure(this.direction, &e);
                         return Poll::Ready(Some(Err(Box::new(e))));
                     }
                 }
