@@ -505,6 +505,16 @@ impl<B> FilteredBody<B> {
         self.stats.record_failure(self.direction, &e);
         Box::new(e)
     }
+
+    /// A frame of filtered output, counted as sent when it goes to the client.
+    fn frame(&self, out: Vec<u8>) -> Frame<Bytes> {
+        if self.direction == Direction::Response {
+            self.stats
+                .resp_bytes
+                .fetch_add(out.len() as u64, Ordering::Relaxed);
+        }
+        Frame::data(Bytes::from(out))
+    }
 }
 
 impl<B> Body for FilteredBody<B>
@@ -544,14 +554,7 @@ where
                     }) {
                         Ok(out) if out.is_empty() && !this.done => continue,
                         Ok(out) if out.is_empty() => return Poll::Ready(None),
-                        Ok(out) => {
-                            if this.direction == Direction::Response {
-                                this.stats
-                                    .resp_bytes
-                                    .fetch_add(out.len() as u64, Ordering::Relaxed);
-                            }
-                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
-                        }
+                        Ok(out) => return Poll::Ready(Some(Ok(this.frame(out)))),
                         Err(e) => return Poll::Ready(Some(Err(this.fail(e)))),
                     },
                     // Trailers are dropped: they could carry digests of the
@@ -562,14 +565,7 @@ where
                     this.done = true;
                     return match this.run(None) {
                         Ok(out) if out.is_empty() => Poll::Ready(None),
-                        Ok(out) => {
-                            if this.direction == Direction::Response {
-                                this.stats
-                                    .resp_bytes
-                                    .fetch_add(out.len() as u64, Ordering::Relaxed);
-                            }
-                            Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))))
-                        }
+                        Ok(out) => Poll::Ready(Some(Ok(this.frame(out)))),
                         Err(e) => Poll::Ready(Some(Err(this.fail(e)))),
                     };
                 }
