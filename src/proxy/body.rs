@@ -5,7 +5,12 @@
 //!
 //! The shell talks to the core through two small traits ([`Engine`] and
 //! [`BodyFilter`]) so that the I/O code can be built and tested on its own;
-//! `core_engine` adapts the core's `Ruleset`/`Redactor` to them.
+//! `core_engine` adapts the core's `Ruleset`/`Redactor` to them. What the
+//! shell says about a body is the core's own plain-data [`StreamSpec`]
+//! (format, route, [`Direction`], audience): a second copy of those types
+//! here would only have to be kept in step by a field-by-field conversion.
+//! A body is always `Request` or `Response`; `Direction::Both` only
+//! occurs in policies.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +21,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
+use crate::core::{Direction, Format, StreamSpec};
 use crate::proxy::encoding::Decoder;
 
 /// Boxed error type the proxy's bodies use.
@@ -49,95 +55,41 @@ impl std::fmt::Display for FilterError {
 
 impl std::error::Error for FilterError {}
 
-/// Which way a body travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Dir {
-    /// Client → helpdesk.
-    Request,
-    /// Helpdesk → client.
-    Response,
-}
-
-impl Dir {
-    /// Metric label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dir::Request => "request",
-            Dir::Response => "response",
+/// The format the core should parse a body with, from its `Content-Type`;
+/// `None` for types the core does not inspect (they follow
+/// `content.other_types`). A multipart body also needs its [`boundary`].
+pub fn format_of(ct: Option<&http::HeaderValue>) -> Option<Format> {
+    let ct = ct?.to_str().ok()?;
+    let mime = ct.split(';').next()?.trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "application/json" | "application/problem+json" => Some(Format::Json),
+        "application/x-ndjson" | "application/jsonl" | "application/jsonlines" => {
+            Some(Format::Jsonl)
         }
+        "text/html" | "application/xhtml+xml" => Some(Format::Html),
+        m if m.ends_with("+json") => Some(Format::Json),
+        m if m.starts_with("text/") => Some(Format::Text),
+        "application/x-www-form-urlencoded" => Some(Format::Text),
+        "multipart/form-data" => Some(Format::Multipart),
+        _ => None,
     }
 }
 
-/// How the core should parse a body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyFormat {
-    /// `text/plain` and other text.
-    Text,
-    /// `text/html`.
-    Html,
-    /// `application/json` and `+json`.
-    Json,
-    /// `application/x-ndjson`, `application/jsonl`.
-    Jsonl,
-    /// `multipart/form-data` (the boundary travels in [`StreamInfo::boundary`]).
-    Multipart,
-}
-
-impl BodyFormat {
-    /// The format for a `Content-Type`, or `None` for types the core does not inspect.
-    pub fn from_content_type(ct: Option<&http::HeaderValue>) -> Option<BodyFormat> {
-        let ct = ct?.to_str().ok()?;
-        let mime = ct.split(';').next()?.trim().to_ascii_lowercase();
-        match mime.as_str() {
-            "application/json" | "application/problem+json" => Some(BodyFormat::Json),
-            "application/x-ndjson" | "application/jsonl" | "application/jsonlines" => {
-                Some(BodyFormat::Jsonl)
-            }
-            "text/html" | "application/xhtml+xml" => Some(BodyFormat::Html),
-            m if m.ends_with("+json") => Some(BodyFormat::Json),
-            m if m.starts_with("text/") => Some(BodyFormat::Text),
-            "application/x-www-form-urlencoded" => Some(BodyFormat::Text),
-            "multipart/form-data" => Some(BodyFormat::Multipart),
-            _ => None,
+/// The `boundary` parameter of a Content-Type, unquoted (None when absent).
+pub fn boundary(ct: Option<&http::HeaderValue>) -> Option<String> {
+    let ct = ct?.to_str().ok()?;
+    ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        if !k.trim().eq_ignore_ascii_case("boundary") {
+            return None;
         }
-    }
-
-    /// The `boundary` parameter of a Content-Type, unquoted (None when absent).
-    pub fn boundary(ct: Option<&http::HeaderValue>) -> Option<String> {
-        let ct = ct?.to_str().ok()?;
-        ct.split(';').skip(1).find_map(|p| {
-            let (k, v) = p.split_once('=')?;
-            if !k.trim().eq_ignore_ascii_case("boundary") {
-                return None;
-            }
-            let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(v);
-            Some(v.to_string())
-        })
-    }
-}
-
-/// What the shell tells the core about a body.
-#[derive(Debug, Clone, Copy)]
-pub struct StreamInfo<'a> {
-    /// Body format.
-    pub format: BodyFormat,
-    /// Helpdesk profile from the config.
-    pub profile: &'a str,
-    /// Request method.
-    pub method: &'a str,
-    /// Request path (no query).
-    pub path: &'a str,
-    /// Direction.
-    pub direction: Dir,
-    /// Who is asking (`reporting`, ...), mapped from the request's
-    /// credentials by configuration; selects audience-specific policies.
-    pub audience: Option<&'a str>,
-    /// The `boundary` parameter of a multipart Content-Type.
-    pub boundary: Option<&'a str>,
+        let v = v.trim();
+        let v = v
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(v);
+        Some(v.to_string())
+    })
 }
 
 /// One finding, as the shell needs it for metrics (never the value).
@@ -196,11 +148,13 @@ pub struct LegalBasis {
 pub trait Engine: Send + Sync {
     /// Short version hash for `rules_info`.
     fn version(&self) -> &str;
-    /// A filter for one body.
-    fn open(&self, info: &StreamInfo<'_>) -> Box<dyn BodyFilter>;
+    /// A filter for one body. `boundary` is the multipart boundary from the
+    /// Content-Type (see [`boundary`]); it is not part of the core's
+    /// `StreamSpec` because only the multipart redactor takes it.
+    fn open(&self, spec: &StreamSpec<'_>, boundary: Option<&str>) -> Box<dyn BodyFilter>;
     /// Whether the rules refuse this request outright, body or not (the
     /// core decides; the shell only answers 422). Default: never.
-    fn refuses(&self, _info: &StreamInfo<'_>) -> Option<FilterError> {
+    fn refuses(&self, _spec: &StreamSpec<'_>) -> Option<FilterError> {
         None
     }
 }
@@ -243,11 +197,11 @@ impl Engine for LiteralEngine {
     fn version(&self) -> &str {
         &self.version
     }
-    fn open(&self, info: &StreamInfo<'_>) -> Box<dyn BodyFilter> {
+    fn open(&self, spec: &StreamSpec<'_>, _boundary: Option<&str>) -> Box<dyn BodyFilter> {
         Box::new(LiteralFilter {
             pairs: self.pairs.clone(),
             carry: Vec::new(),
-            json: info.format == BodyFormat::Json,
+            json: spec.format == Format::Json,
             seen_start: false,
             findings: Vec::new(),
         })
@@ -388,12 +342,40 @@ pub struct ReqStats {
     /// A request-side failure (filter error or body limit), so the handler
     /// can answer 422/413 instead of a generic 502.
     pub request_failure: Mutex<Option<FilterError>>,
+    /// A response-side failure, so a response that fails in its first
+    /// chunk can still be answered with a clean 502.
+    pub response_failure: Mutex<Option<FilterError>>,
     /// The request body's legal-basis decision, once the body has been read
     /// to its end (the handler puts it on the response head).
     pub legal_basis: Mutex<Option<LegalBasis>>,
     /// The helpdesk's id of the created ticket, once the response body has
     /// been read to its end (for the legal-basis audit event).
     pub ticket_id: Mutex<Option<String>>,
+}
+
+impl ReqStats {
+    /// The first failure of the body travelling in `direction`, if any.
+    pub fn failure(&self, direction: Direction) -> Option<FilterError> {
+        self.failure_slot(direction)
+            .lock()
+            .ok()
+            .and_then(|g| g.clone())
+    }
+
+    /// Records a body's failure; the first one is kept (it is the cause).
+    fn record_failure(&self, direction: Direction, e: &FilterError) {
+        if let Ok(mut slot) = self.failure_slot(direction).lock() {
+            slot.get_or_insert_with(|| e.clone());
+        }
+    }
+
+    fn failure_slot(&self, direction: Direction) -> &Mutex<Option<FilterError>> {
+        if direction == Direction::Response {
+            &self.response_failure
+        } else {
+            &self.request_failure
+        }
+    }
 }
 
 /// Called once per body with its findings and outcome (metrics, audit).
@@ -420,7 +402,7 @@ pub struct FilteredBody<B> {
     inner: B,
     decoder: Decoder,
     filter: Box<dyn BodyFilter>,
-    direction: Dir,
+    direction: Direction,
     stats: Arc<ReqStats>,
     observer: Observer,
     /// Decoded-byte limit (0 = none); exceeding it is a `body_too_large` failure.
@@ -435,7 +417,7 @@ impl<B> FilteredBody<B> {
         inner: B,
         decoder: Decoder,
         filter: Box<dyn BodyFilter>,
-        direction: Dir,
+        direction: Direction,
         stats: Arc<ReqStats>,
         observer: Observer,
         limit: u64,
@@ -483,13 +465,13 @@ impl<B> FilteredBody<B> {
             }
             if let Some(lb) = self.filter.legal_basis() {
                 (self.observer)(BodyEvent::LegalBasis(&lb));
-                if self.direction == Dir::Request {
+                if self.direction == Direction::Request {
                     if let Ok(mut slot) = self.stats.legal_basis.lock() {
                         *slot = Some(lb);
                     }
                 }
             }
-            if self.direction == Dir::Response {
+            if self.direction == Direction::Response {
                 if let Some(id) = self.filter.ticket_id() {
                     if let Ok(mut slot) = self.stats.ticket_id.lock() {
                         *slot = Some(id);
@@ -498,7 +480,7 @@ impl<B> FilteredBody<B> {
             }
         }
         let n = self.decoded - before;
-        if self.direction == Dir::Request {
+        if self.direction == Direction::Request {
             self.stats.req_bytes.fetch_add(n, Ordering::Relaxed);
         }
         self.stats
@@ -520,12 +502,18 @@ impl<B> FilteredBody<B> {
     fn fail(&mut self, e: FilterError) -> BoxError {
         self.done = true;
         (self.observer)(BodyEvent::Failed(&e));
-        if self.direction == Dir::Request {
-            if let Ok(mut slot) = self.stats.request_failure.lock() {
-                slot.get_or_insert_with(|| e.clone());
-            }
-        }
+        self.stats.record_failure(self.direction, &e);
         Box::new(e)
+    }
+
+    /// A frame of filtered output, counted as sent when it goes to the client.
+    fn frame(&self, out: Vec<u8>) -> Frame<Bytes> {
+        if self.direction == Direction::Response {
+            self.stats
+                .resp_bytes
+                .fetch_add(out.len() as u64, Ordering::Relaxed);
+        }
+        Frame::data(Bytes::from(out))
     }
 }
 
@@ -566,14 +554,7 @@ where
                     }) {
                         Ok(out) if out.is_empty() && !this.done => continue,
                         Ok(out) if out.is_empty() => return Poll::Ready(None),
-                        Ok(out) => {
-                            if this.direction == Dir::Response {
-                                this.stats
-                                    .resp_bytes
-                                    .fetch_add(out.len() as u64, Ordering::Relaxed);
-                            }
-                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
-                        }
+                        Ok(out) => return Poll::Ready(Some(Ok(this.frame(out)))),
                         Err(e) => return Poll::Ready(Some(Err(this.fail(e)))),
                     },
                     // Trailers are dropped: they could carry digests of the
@@ -584,14 +565,7 @@ where
                     this.done = true;
                     return match this.run(None) {
                         Ok(out) if out.is_empty() => Poll::Ready(None),
-                        Ok(out) => {
-                            if this.direction == Dir::Response {
-                                this.stats
-                                    .resp_bytes
-                                    .fetch_add(out.len() as u64, Ordering::Relaxed);
-                            }
-                            Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))))
-                        }
+                        Ok(out) => Poll::Ready(Some(Ok(this.frame(out)))),
                         Err(e) => Poll::Ready(Some(Err(this.fail(e)))),
                     };
                 }
@@ -613,14 +587,14 @@ where
 pub struct CountingBody<B> {
     inner: B,
     stats: Arc<ReqStats>,
-    direction: Dir,
+    direction: Direction,
     limit: u64,
     seen: u64,
 }
 
 impl<B> CountingBody<B> {
     /// Wraps `inner`.
-    pub fn new(inner: B, stats: Arc<ReqStats>, direction: Dir, limit: u64) -> Self {
+    pub fn new(inner: B, stats: Arc<ReqStats>, direction: Direction, limit: u64) -> Self {
         CountingBody {
             inner,
             stats,
@@ -648,9 +622,10 @@ where
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(d) = frame.data_ref() {
                     this.seen += d.len() as u64;
-                    let counter = match this.direction {
-                        Dir::Response => &this.stats.resp_bytes,
-                        Dir::Request => &this.stats.req_bytes,
+                    let counter = if this.direction == Direction::Response {
+                        &this.stats.resp_bytes
+                    } else {
+                        &this.stats.req_bytes
                     };
                     counter.fetch_add(d.len() as u64, Ordering::Relaxed);
                     if this.limit > 0 && this.seen > this.limit {
@@ -661,9 +636,7 @@ where
                                 this.limit
                             ),
                         );
-                        if let Ok(mut slot) = this.stats.request_failure.lock() {
-                            slot.get_or_insert_with(|| e.clone());
-                        }
+                        this.stats.record_failure(this.direction, &e);
                         return Poll::Ready(Some(Err(Box::new(e))));
                     }
                 }
@@ -750,15 +723,7 @@ mod tests {
 
     fn run_literal(input: &[u8], chunk: usize) -> Result<Vec<u8>, FilterError> {
         let e = LiteralEngine::new(vec![(b"SECRET".to_vec(), b"[X]".to_vec())]);
-        let mut f = e.open(&StreamInfo {
-            format: BodyFormat::Text,
-            profile: "t",
-            method: "POST",
-            path: "/",
-            direction: Dir::Request,
-            audience: None,
-            boundary: None,
-        });
+        let mut f = e.open(&StreamSpec::plain(Format::Text), None);
         let mut out = Vec::new();
         for c in input.chunks(chunk) {
             f.push(c, &mut out)?;
@@ -781,18 +746,16 @@ mod tests {
 
     #[test]
     fn content_types() {
-        let f = |s: &'static str| {
-            BodyFormat::from_content_type(Some(&http::HeaderValue::from_static(s)))
-        };
-        assert_eq!(f("application/json; charset=utf-8"), Some(BodyFormat::Json));
-        assert_eq!(f("application/vnd.api+json"), Some(BodyFormat::Json));
-        assert_eq!(f("text/plain"), Some(BodyFormat::Text));
+        let f = |s: &'static str| format_of(Some(&http::HeaderValue::from_static(s)));
+        assert_eq!(f("application/json; charset=utf-8"), Some(Format::Json));
+        assert_eq!(f("application/vnd.api+json"), Some(Format::Json));
+        assert_eq!(f("text/plain"), Some(Format::Text));
         assert_eq!(f("image/png"), None);
         assert_eq!(
             f("multipart/form-data; boundary=\"a b\""),
-            Some(BodyFormat::Multipart)
+            Some(Format::Multipart)
         );
-        let b = |s: &'static str| BodyFormat::boundary(Some(&http::HeaderValue::from_static(s)));
+        let b = |s: &'static str| boundary(Some(&http::HeaderValue::from_static(s)));
         assert_eq!(
             b("multipart/form-data; boundary=\"a b\"").as_deref(),
             Some("a b")

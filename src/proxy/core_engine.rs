@@ -1,16 +1,16 @@
 //! Adapter from the I/O-free core (`Ruleset`, `Redactor`) to the shell's
-//! [`Engine`] / [`BodyFilter`] traits. This is the only proxy module that
-//! names core types; everything about *what* is redacted stays in the core.
+//! [`Engine`] / [`BodyFilter`] traits. The rest of the shell only names the
+//! core's plain-data `StreamSpec`; this is the only proxy module that holds
+//! core logic, and everything about *what* is redacted stays in the core.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::core::{
-    ActionKind, Direction, Format, Mode, PseudonymKey, RedactError, Redactor, Ruleset, StreamSpec,
+    ActionKind, Format, Mode, PseudonymKey, RedactError, Redactor, Ruleset, StreamSpec,
 };
 use crate::proxy::body::{
-    BodyFilter, BodyFormat, Dir, Engine, EngineLoader, FilterError, FilterFinding, LegalBasis,
-    StreamInfo,
+    BodyFilter, Engine, EngineLoader, FilterError, FilterFinding, LegalBasis,
 };
 
 /// A compiled rule set plus the pseudonym key.
@@ -26,48 +26,21 @@ impl CoreEngine {
     }
 }
 
-fn format(f: BodyFormat) -> Format {
-    match f {
-        BodyFormat::Text => Format::Text,
-        BodyFormat::Html => Format::Html,
-        BodyFormat::Json => Format::Json,
-        BodyFormat::Jsonl => Format::Jsonl,
-        BodyFormat::Multipart => Format::Multipart,
-    }
-}
-
 impl Engine for CoreEngine {
     fn version(&self) -> &str {
         self.rules.version()
     }
 
-    fn open(&self, info: &StreamInfo<'_>) -> Box<dyn BodyFilter> {
-        let spec = spec(info);
-        let r = match info.format {
-            BodyFormat::Multipart => self
-                .rules
-                .multipart_redactor(&spec, info.boundary, &self.key),
-            _ => self.rules.redactor(&spec, &self.key),
+    fn open(&self, spec: &StreamSpec<'_>, boundary: Option<&str>) -> Box<dyn BodyFilter> {
+        let r = match spec.format {
+            Format::Multipart => self.rules.multipart_redactor(spec, boundary, &self.key),
+            _ => self.rules.redactor(spec, &self.key),
         };
         Box::new(CoreFilter { r })
     }
 
-    fn refuses(&self, info: &StreamInfo<'_>) -> Option<FilterError> {
-        self.rules.refusal(&spec(info)).map(err)
-    }
-}
-
-fn spec<'a>(info: &StreamInfo<'a>) -> StreamSpec<'a> {
-    StreamSpec {
-        format: format(info.format),
-        profile: info.profile,
-        method: info.method,
-        path: info.path,
-        direction: match info.direction {
-            Dir::Request => Direction::Request,
-            Dir::Response => Direction::Response,
-        },
-        audience: info.audience,
+    fn refuses(&self, spec: &StreamSpec<'_>) -> Option<FilterError> {
+        self.rules.refusal(spec).map(err)
     }
 }
 

@@ -133,23 +133,15 @@ impl Tracker {
                     }
                 }
                 St::Body(n) => {
-                    let k = (n.min(input.len() as u64)) as usize;
-                    ready.extend_from_slice(&input[..k]);
-                    input = &input[k..];
-                    self.st = if n - k as u64 == 0 {
-                        St::Head
-                    } else {
-                        St::Body(n - k as u64)
+                    self.st = match release(n, &mut input, ready) {
+                        0 => St::Head,
+                        left => St::Body(left),
                     };
                 }
                 St::ChunkData(n) => {
-                    let k = (n.min(input.len() as u64)) as usize;
-                    ready.extend_from_slice(&input[..k]);
-                    input = &input[k..];
-                    self.st = if n - k as u64 == 0 {
-                        St::ChunkCrlf(2)
-                    } else {
-                        St::ChunkData(n - k as u64)
+                    self.st = match release(n, &mut input, ready) {
+                        0 => St::ChunkCrlf(2),
+                        left => St::ChunkData(left),
                     };
                 }
                 St::ChunkCrlf(left) => {
@@ -197,6 +189,16 @@ impl Tracker {
 }
 
 /// End of a head: the first empty line, `\n\n` or `\n\r\n` (httparse accepts bare LF).
+/// Releases up to `n` bytes of a counted run (a fixed-length body or one
+/// chunk's data) from the front of `input`: those bytes are data, never a
+/// head, so they need no inspection. Returns how many are still to come.
+fn release(n: u64, input: &mut &[u8], ready: &mut Vec<u8>) -> u64 {
+    let k = n.min(input.len() as u64) as usize;
+    ready.extend_from_slice(&input[..k]);
+    *input = &input[k..];
+    n - k as u64
+}
+
 fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
     for i in memchr::memchr_iter(b'\n', &buf[from.min(buf.len())..]).map(|i| i + from) {
         match (buf.get(i + 1), buf.get(i + 2)) {

@@ -13,15 +13,16 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Request, Response, StatusCode};
+use http::{header, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 
 use crate::config::OtherTypes;
+use crate::core::{Direction, Format, StreamSpec};
 use crate::proxy::body::{
-    BodyEvent, BodyFormat, BoxError, CountingBody, Dir, FilterError, FilteredBody, Observer,
-    PrimedBody, ReqStats, StreamInfo,
+    self, BodyEvent, BoxError, CountingBody, Engine, FilterError, FilteredBody, Observer,
+    PrimedBody, ReqStats,
 };
 use crate::proxy::encoding::{narrow_accept_encoding, parse_coding, Decoder};
 use crate::proxy::headers::{self, X_REQUEST_ID};
@@ -84,7 +85,7 @@ pub async fn handle(
     Ok(Response::from_parts(parts, body))
 }
 
-fn observer(metrics: Arc<Metrics>, route: String, dir: Dir, rid: String) -> Observer {
+fn observer(metrics: Arc<Metrics>, route: String, dir: Direction, rid: String) -> Observer {
     Box::new(move |ev| match ev {
         BodyEvent::Inspected(n) => metrics
             .inspected_bytes
@@ -136,35 +137,195 @@ fn observer(metrics: Arc<Metrics>, route: String, dir: Dir, rid: String) -> Obse
     })
 }
 
-fn fail_closed_problem(e: &FilterError, dir: Dir) -> Problem {
-    if e.reason == "body_too_large" {
-        let mut p = limits::too_large(0);
-        p.detail = e.detail.clone();
-        return p;
-    }
-    match dir {
-        Dir::Request => Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            e.reason,
-            "Request body could not be inspected",
-            e.detail.clone(),
-        ),
-        Dir::Response => Problem::new(
-            StatusCode::BAD_GATEWAY,
-            e.reason,
-            "Upstream response could not be inspected",
-            e.detail.clone(),
-        ),
-    }
-}
-
-fn count_fail(sh: &Shared, reason: &'static str, dir: Dir) {
+fn count_fail(sh: &Shared, reason: &'static str, dir: Direction) {
     sh.metrics
         .fail_closed
         .with_label_values(&[reason, dir.as_str()])
         .inc();
 }
 
+/// What differs between the two bodies of an exchange. A body the client
+/// sends that deskguard cannot handle is the client's problem (415/422);
+/// one the helpdesk sends is a bad gateway (502), since the client did
+/// nothing wrong. Everything else is the same in both directions
+/// ([`inspect_body`]). The texts are fixed: problems never echo data.
+struct Side {
+    direction: Direction,
+    /// Status for an unsupported content coding or content type.
+    unsupported: StatusCode,
+    /// Status for a body the engine failed to inspect.
+    uninspectable: StatusCode,
+    uninspectable_title: &'static str,
+    coding_title: &'static str,
+    coding_detail: &'static str,
+    media_type_title: &'static str,
+    media_type_detail: &'static str,
+}
+
+const REQUEST: Side = Side {
+    direction: Direction::Request,
+    unsupported: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    uninspectable: StatusCode::UNPROCESSABLE_ENTITY,
+    uninspectable_title: "Request body could not be inspected",
+    coding_title: "Unsupported Content-Encoding",
+    coding_detail:
+        "the request body uses a content coding deskguard cannot decode, so it cannot be inspected",
+    media_type_title: "Unsupported media type",
+    media_type_detail: "this content type is not inspected and the configuration refuses it",
+};
+
+const RESPONSE: Side = Side {
+    direction: Direction::Response,
+    unsupported: StatusCode::BAD_GATEWAY,
+    uninspectable: StatusCode::BAD_GATEWAY,
+    uninspectable_title: "Upstream response could not be inspected",
+    coding_title: "Unsupported upstream Content-Encoding",
+    coding_detail: "the helpdesk answered in a content coding deskguard cannot decode, so the answer cannot be inspected",
+    media_type_title: "Unsupported upstream media type",
+    media_type_detail: "the helpdesk answered with a content type that is not inspected and the configuration refuses it",
+};
+
+impl Side {
+    /// The answer for a body that failed closed (an over-limit body is a
+    /// 413 whichever way it went).
+    fn fail_closed(&self, e: &FilterError) -> Problem {
+        if e.reason == "body_too_large" {
+            let mut p = limits::too_large(0);
+            p.detail = e.detail.clone();
+            return p;
+        }
+        Problem::new(
+            self.uninspectable,
+            e.reason,
+            self.uninspectable_title,
+            e.detail.clone(),
+        )
+    }
+}
+
+/// What the phases of one exchange share: the rules it started with (a
+/// reload never changes them mid-exchange) and what the core needs to
+/// choose a policy.
+struct Exchange<'a> {
+    sh: &'a Shared,
+    engine: &'a dyn Engine,
+    stats: &'a Arc<ReqStats>,
+    rid: &'a str,
+    method: &'a str,
+    path: &'a str,
+    audience: Option<&'a str>,
+}
+
+impl<'a> Exchange<'a> {
+    fn spec(&self, format: Format, direction: Direction) -> StreamSpec<'a> {
+        StreamSpec {
+            format,
+            profile: &self.sh.cfg.profile,
+            method: self.method,
+            path: self.path,
+            direction,
+            audience: self.audience,
+        }
+    }
+}
+
+/// A route the rules refuse outright (`mode = "refuse"`): answered before
+/// anything is forwarded, body or not, so a body-less request cannot slip
+/// through either.
+fn refuse_by_policy(x: &Exchange<'_>, route: &mut String) -> Result<(), Problem> {
+    let probe = x.spec(Format::Json, Direction::Request);
+    let Some(e) = x.engine.refuses(&probe) else {
+        return Ok(());
+    };
+    *route = x.engine.open(&probe, None).route_id().to_string();
+    count_fail(x.sh, e.reason, Direction::Request);
+    tracing::warn!(event = EV_FAIL_CLOSED, request_id = %x.rid, route = %route, direction = "request", reason = e.reason, detail = %e.detail);
+    Err(Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        e.reason,
+        "Request refused by policy",
+        e.detail,
+    ))
+}
+
+/// One body through the engine, the same way in both directions. An
+/// inspected type is decoded and filtered, and its first chunk is run
+/// before anything is forwarded: a body that fails closed early (a small
+/// ticket, invalid JSON at byte 0) becomes a clean problem+json answer
+/// instead of a cut-off stream, and a failing request never reaches the
+/// helpdesk. Other types pass (counted) or are refused, as configured.
+/// `head` is the body's header map: once the body is inspected, its
+/// length, coding, ETag and digests no longer describe it and are
+/// stripped.
+async fn inspect_body(
+    x: &Exchange<'_>,
+    side: &Side,
+    head: &mut HeaderMap,
+    body: Incoming,
+    limit: u64,
+    first_chunk_wait: Duration,
+    route: &mut String,
+) -> Result<UpBody, Problem> {
+    let (sh, dir) = (x.sh, side.direction);
+    let content_type = head.get(header::CONTENT_TYPE);
+    let Some(format) = body::format_of(content_type) else {
+        return match sh.cfg.content.other_types {
+            OtherTypes::Pass => {
+                sh.metrics
+                    .passed_uninspected
+                    .with_label_values(&[dir.as_str()])
+                    .inc();
+                Ok(CountingBody::new(body, x.stats.clone(), dir, limit).boxed_unsync())
+            }
+            OtherTypes::Refuse => {
+                count_fail(sh, "unsupported_media_type", dir);
+                Err(Problem::new(
+                    side.unsupported,
+                    "unsupported_media_type",
+                    side.media_type_title,
+                    side.media_type_detail,
+                ))
+            }
+        };
+    };
+    let boundary = body::boundary(content_type);
+    let coding = parse_coding(head.get(header::CONTENT_ENCODING)).map_err(|_| {
+        count_fail(sh, "unsupported_encoding", dir);
+        Problem::new(
+            side.unsupported,
+            "unsupported_encoding",
+            side.coding_title,
+            side.coding_detail,
+        )
+    })?;
+    let decoder = Decoder::new(coding).map_err(|_| {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "decoder_init",
+            "Decoder unavailable",
+            "could not initialise the body decoder",
+        )
+    })?;
+    let filter = x.engine.open(&x.spec(format, dir), boundary.as_deref());
+    // The request's policy names the route; the response's only when the
+    // request had none.
+    if route == telemetry::ROUTE_DEFAULT {
+        *route = filter.route_id().to_string();
+    }
+    headers::strip_body_validators(head);
+    let obs = observer(sh.metrics.clone(), route.clone(), dir, x.rid.to_string());
+    let filtered =
+        FilteredBody::new(body, decoder, filter, dir, x.stats.clone(), obs, limit).boxed_unsync();
+    let primed = PrimedBody::prime(filtered, first_chunk_wait).await;
+    if let Some(e) = x.stats.failure(dir) {
+        return Err(side.fail_closed(&e));
+    }
+    Ok(primed.boxed_unsync())
+}
+
+/// One exchange as a sequence of phases: request head checks, policy
+/// refusal, request body, request head, upstream, response body, response
+/// head. Each phase may end the exchange with a problem+json answer.
 async fn proxy(
     sh: &Arc<Shared>,
     conn: ConnInfo,
@@ -173,6 +334,7 @@ async fn proxy(
     stats: &Arc<ReqStats>,
     log: &mut AccessLog,
 ) -> Result<Response<UpBody>, Problem> {
+    // --- request head checks ---
     limits::check_framing(req.headers())?;
     limits::check_method(req.method())?;
     let engine = sh.engine.load_full();
@@ -181,121 +343,37 @@ async fn proxy(
     let path = parts.uri.path().to_string();
     let limit = sh.cfg.limits.body_limit_for(method.as_str(), &path);
     limits::check_declared_length(&parts.headers, limit)?;
+    let audience = sh
+        .cfg
+        .audience_for(parts.headers.get(header::AUTHORIZATION));
+    log.audience = audience.map(str::to_string);
+    let x = Exchange {
+        sh,
+        engine: &**engine,
+        stats,
+        rid,
+        method: method.as_str(),
+        path: &path,
+        audience,
+    };
+    refuse_by_policy(&x, &mut log.route)?;
 
+    // --- request body ---
     let host = parts.headers.get(header::HOST).cloned().or_else(|| {
         parts
             .uri
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
-    let has_body = !body.is_end_stream();
-    let audience = sh
-        .cfg
-        .audience_for(parts.headers.get(header::AUTHORIZATION));
-    log.audience = audience.map(str::to_string);
-    let info = |format, direction| StreamInfo {
-        format,
-        profile: &sh.cfg.profile,
-        method: method.as_str(),
-        path: &path,
-        direction,
-        audience,
-        boundary: None,
-    };
-
-    // A route the rules refuse outright (`mode = "refuse"`): answered here,
-    // body or not, before anything is forwarded.
-    let probe = info(BodyFormat::Json, Dir::Request);
-    if let Some(e) = engine.refuses(&probe) {
-        log.route = engine.open(&probe).route_id().to_string();
-        count_fail(sh, e.reason, Dir::Request);
-        tracing::warn!(event = EV_FAIL_CLOSED, request_id = %rid, route = %log.route, direction = "request", reason = e.reason, detail = %e.detail);
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            e.reason,
-            "Request refused by policy",
-            e.detail,
-        ));
-    }
-
-    // --- request body ---
     let mut h = std::mem::take(&mut parts.headers);
     headers::strip_hop_by_hop(&mut h);
-    let up_body: UpBody = if has_body {
-        match BodyFormat::from_content_type(h.get(header::CONTENT_TYPE)) {
-            Some(format) => {
-                let coding = parse_coding(h.get(header::CONTENT_ENCODING)).map_err(|_| {
-                    count_fail(sh, "unsupported_encoding", Dir::Request);
-                    Problem::new(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "unsupported_encoding",
-                        "Unsupported Content-Encoding",
-                        "the request body uses a content coding deskguard cannot decode, so it cannot be inspected",
-                    )
-                })?;
-                let decoder = Decoder::new(coding).map_err(|_| {
-                    Problem::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "decoder_init",
-                        "Decoder unavailable",
-                        "could not initialise the body decoder",
-                    )
-                })?;
-                let boundary = BodyFormat::boundary(h.get(header::CONTENT_TYPE));
-                let filter = engine.open(&StreamInfo {
-                    boundary: boundary.as_deref(),
-                    ..info(format, Dir::Request)
-                });
-                log.route = filter.route_id().to_string();
-                headers::strip_body_validators(&mut h);
-                let obs = observer(
-                    sh.metrics.clone(),
-                    log.route.clone(),
-                    Dir::Request,
-                    rid.to_string(),
-                );
-                let filtered = FilteredBody::new(
-                    body,
-                    decoder,
-                    filter,
-                    Dir::Request,
-                    stats.clone(),
-                    obs,
-                    limit,
-                )
-                .boxed_unsync();
-                // Run the first chunk before connecting upstream: a body that
-                // fails closed early (a small ticket, invalid JSON at byte 0)
-                // is refused without the helpdesk ever seeing the request.
-                let primed = PrimedBody::prime(filtered, sh.cfg.limits.header_read_timeout).await;
-                if let Some(e) = stats.request_failure.lock().ok().and_then(|g| g.clone()) {
-                    return Err(fail_closed_problem(&e, Dir::Request));
-                }
-                primed.boxed_unsync()
-            }
-            None => match sh.cfg.content.other_types {
-                OtherTypes::Pass => {
-                    sh.metrics
-                        .passed_uninspected
-                        .with_label_values(&["request"])
-                        .inc();
-                    CountingBody::new(body, stats.clone(), Dir::Request, limit).boxed_unsync()
-                }
-                OtherTypes::Refuse => {
-                    count_fail(sh, "unsupported_media_type", Dir::Request);
-                    return Err(Problem::new(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "unsupported_media_type",
-                        "Unsupported media type",
-                        "this content type is not inspected and the configuration refuses it",
-                    ));
-                }
-            },
-        }
-    } else {
+    let up_body: UpBody = if body.is_end_stream() {
         Empty::<Bytes>::new()
             .map_err(|never| -> BoxError { match never {} })
             .boxed_unsync()
+    } else {
+        let wait = sh.cfg.limits.header_read_timeout;
+        inspect_body(&x, &REQUEST, &mut h, body, limit, wait, &mut log.route).await?
     };
 
     // --- request head ---
@@ -340,43 +418,9 @@ async fn proxy(
     *up_req.headers_mut() = h;
 
     // --- upstream ---
-    log.pre_upstream = log.t0.elapsed();
-    let t_up = Instant::now();
-    let res = tokio::time::timeout(
-        sh.upstream.response_timeout,
-        sh.upstream.client().request(up_req),
-    )
-    .await;
-    let up_elapsed = t_up.elapsed();
-    log.upstream = Some(up_elapsed);
-    let request_failure = stats.request_failure.lock().ok().and_then(|g| g.clone());
-    if let Some(e) = request_failure {
-        // The request body failed closed (possibly after the upstream already
-        // answered): the client gets the refusal, not the upstream's answer.
-        return Err(fail_closed_problem(&e, Dir::Request));
-    }
-    let resp = match res {
-        Err(_) => {
-            return Err(Problem::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "upstream_timeout",
-                "Upstream timed out",
-                "the helpdesk did not answer in time",
-            ))
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(request_id = %rid, error = %e, "upstream request failed");
-            return Err(Problem::new(
-                StatusCode::BAD_GATEWAY,
-                "upstream_unavailable",
-                "Upstream unavailable",
-                "the helpdesk could not be reached",
-            ));
-        }
-        Ok(Ok(r)) => r,
-    };
+    let resp = send_upstream(sh, up_req, rid, stats, log).await?;
 
-    // --- response ---
+    // --- response body ---
     let (mut rparts, rbody) = resp.into_parts();
     headers::strip_hop_by_hop(&mut rparts.headers);
     let empty = rbody.is_end_stream()
@@ -388,84 +432,12 @@ async fn proxy(
             .map_err(|e| -> BoxError { Box::new(e) })
             .boxed_unsync()
     } else {
-        match BodyFormat::from_content_type(rparts.headers.get(header::CONTENT_TYPE)) {
-            Some(format) => {
-                let coding = parse_coding(rparts.headers.get(header::CONTENT_ENCODING)).map_err(|_| {
-                    count_fail(sh, "unsupported_encoding", Dir::Response);
-                    Problem::new(
-                        StatusCode::BAD_GATEWAY,
-                        "unsupported_encoding",
-                        "Unsupported upstream Content-Encoding",
-                        "the helpdesk answered in a content coding deskguard cannot decode, so the answer cannot be inspected",
-                    )
-                })?;
-                let decoder = Decoder::new(coding).map_err(|_| {
-                    Problem::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "decoder_init",
-                        "Decoder unavailable",
-                        "could not initialise the body decoder",
-                    )
-                })?;
-                let boundary = BodyFormat::boundary(rparts.headers.get(header::CONTENT_TYPE));
-                let filter = engine.open(&StreamInfo {
-                    boundary: boundary.as_deref(),
-                    ..info(format, Dir::Response)
-                });
-                if log.route == telemetry::ROUTE_DEFAULT {
-                    log.route = filter.route_id().to_string();
-                }
-                headers::strip_body_validators(&mut rparts.headers);
-                let obs = observer(
-                    sh.metrics.clone(),
-                    log.route.clone(),
-                    Dir::Response,
-                    rid.to_string(),
-                );
-                let failed = Arc::new(std::sync::Mutex::new(None));
-                let f2 = failed.clone();
-                let obs: Observer = {
-                    let mut inner = obs;
-                    Box::new(move |ev| {
-                        if let BodyEvent::Failed(e) = &ev {
-                            if let Ok(mut g) = f2.lock() {
-                                *g = Some((*e).clone());
-                            }
-                        }
-                        inner(ev)
-                    })
-                };
-                let filtered =
-                    FilteredBody::new(rbody, decoder, filter, Dir::Response, stats.clone(), obs, 0)
-                        .boxed_unsync();
-                // As for requests: a response that fails in its first chunk
-                // becomes a clean 502 instead of an aborted stream.
-                let primed = PrimedBody::prime(filtered, sh.upstream.response_timeout).await;
-                if let Some(e) = failed.lock().ok().and_then(|g| g.clone()) {
-                    return Err(fail_closed_problem(&e, Dir::Response));
-                }
-                primed.boxed_unsync()
-            }
-            None => match sh.cfg.content.other_types {
-                OtherTypes::Pass => {
-                    sh.metrics
-                        .passed_uninspected
-                        .with_label_values(&["response"])
-                        .inc();
-                    CountingBody::new(rbody, stats.clone(), Dir::Response, 0).boxed_unsync()
-                }
-                OtherTypes::Refuse => {
-                    count_fail(sh, "unsupported_media_type", Dir::Response);
-                    return Err(Problem::new(
-                        StatusCode::BAD_GATEWAY,
-                        "unsupported_media_type",
-                        "Unsupported upstream media type",
-                        "the helpdesk answered with a content type that is not inspected and the configuration refuses it",
-                    ));
-                }
-            },
-        }
+        let wait = sh.upstream.response_timeout;
+        let head = &mut rparts.headers;
+        inspect_body(&x, &RESPONSE, head, rbody, 0, wait, &mut log.route).await?
     };
+
+    // --- response head ---
     if let Ok(v) = HeaderValue::from_str(rid) {
         rparts.headers.insert(X_REQUEST_ID, v);
     }
@@ -474,6 +446,47 @@ async fn proxy(
     let decision = stats.legal_basis.lock().ok().and_then(|g| g.clone());
     headers::set_legal_basis(&mut rparts.headers, decision.as_ref());
     Ok(Response::from_parts(rparts, out_body))
+}
+
+/// Sends the request upstream within the response timeout. A request body
+/// that failed closed wins over whatever the helpdesk answered (possibly
+/// after the upstream already answered): the client gets the refusal.
+async fn send_upstream(
+    sh: &Shared,
+    up_req: Request<UpBody>,
+    rid: &str,
+    stats: &ReqStats,
+    log: &mut AccessLog,
+) -> Result<Response<Incoming>, Problem> {
+    log.pre_upstream = log.t0.elapsed();
+    let t_up = Instant::now();
+    let res = tokio::time::timeout(
+        sh.upstream.response_timeout,
+        sh.upstream.client().request(up_req),
+    )
+    .await;
+    log.upstream = Some(t_up.elapsed());
+    if let Some(e) = stats.failure(Direction::Request) {
+        return Err(REQUEST.fail_closed(&e));
+    }
+    match res {
+        Err(_) => Err(Problem::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "upstream_timeout",
+            "Upstream timed out",
+            "the helpdesk did not answer in time",
+        )),
+        Ok(Err(e)) => {
+            tracing::warn!(request_id = %rid, error = %e, "upstream request failed");
+            Err(Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream_unavailable",
+                "Upstream unavailable",
+                "the helpdesk could not be reached",
+            ))
+        }
+        Ok(Ok(r)) => Ok(r),
+    }
 }
 
 /// Everything the access log line and the request metrics need; emitted
