@@ -537,24 +537,6 @@ async fn zendesk_routes_through_deskguard() {
     p.shutdown().await;
 }
 
-const BOUNDARY: &str = "----deskguardE2E5h3q";
-
-fn form(parts: &[(&str, Option<&str>, &str, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (name, filename, ct, content) in parts {
-        out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-        let mut cd = format!("Content-Disposition: form-data; name=\"{name}\"");
-        if let Some(f) = filename {
-            cd.push_str(&format!("; filename=\"{f}\""));
-        }
-        out.extend_from_slice(format!("{cd}\r\nContent-Type: {ct}\r\n\r\n").as_bytes());
-        out.extend_from_slice(content);
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    out
-}
-
 #[tokio::test]
 async fn freshdesk_multipart_ticket_creation() {
     let fx = fixture();

@@ -189,24 +189,6 @@ async fn registry_reload_changes_the_legal_basis_without_restart() {
     p.shutdown().await;
 }
 
-const BOUNDARY: &str = "----deskguardModes7Qx";
-
-fn form(parts: &[(&str, Option<&str>, &str, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (name, filename, ct, content) in parts {
-        out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-        let mut cd = format!("Content-Disposition: form-data; name=\"{name}\"");
-        if let Some(f) = filename {
-            cd.push_str(&format!("; filename=\"{f}\""));
-        }
-        out.extend_from_slice(format!("{cd}\r\nContent-Type: {ct}\r\n\r\n").as_bytes());
-        out.extend_from_slice(content);
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    out
-}
-
 /// A multipart ticket with personal data in the text, fields the policy
 /// drops, a legal-basis field the client set itself and a binary file.
 fn multipart_ticket() -> Vec<u8> {

@@ -119,6 +119,15 @@ impl Ruleset {
     /// policy has `mode = "refuse"`. The shell asks this before forwarding
     /// anything, so a body-less request cannot slip through either.
     pub fn refusal(&self, spec: &StreamSpec) -> Option<RedactError> {
+        self.policy_for_stream(spec)
+            .filter(|p| p.mode == Mode::Refuse)
+            .map(|p| RedactError::RouteRefused {
+                policy: p.id.clone(),
+            })
+    }
+
+    /// The field policy for a stream (its route, direction and audience).
+    fn policy_for_stream(&self, spec: &StreamSpec) -> Option<&FieldPolicy> {
         self.policy_for_audience(
             spec.profile,
             spec.method,
@@ -126,10 +135,6 @@ impl Ruleset {
             spec.direction,
             spec.audience,
         )
-        .filter(|p| p.mode == Mode::Refuse)
-        .map(|p| RedactError::RouteRefused {
-            policy: p.id.clone(),
-        })
     }
 
     /// A redactor for one body. A [`Format::Multipart`] body needs its
@@ -161,15 +166,9 @@ impl Ruleset {
         key: &PseudonymKey,
     ) -> Redactor {
         let policy = Arc::new(
-            self.policy_for_audience(
-                spec.profile,
-                spec.method,
-                spec.path,
-                spec.direction,
-                spec.audience,
-            )
-            .cloned()
-            .unwrap_or_else(FieldPolicy::scan_all),
+            self.policy_for_stream(spec)
+                .cloned()
+                .unwrap_or_else(FieldPolicy::scan_all),
         );
         let shadow = policy.mode == Mode::Shadow;
         let inner = match spec.format {

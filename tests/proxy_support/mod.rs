@@ -448,3 +448,23 @@ pub async fn audit_event(event: &str, rid: &str) -> serde_json::Value {
     }
     panic!("no {event} audit line for request {rid}:\n{}", audit_text());
 }
+
+/// The multipart boundary of the test forms built by [`form`].
+pub const BOUNDARY: &str = "----deskguardE2E5h3q";
+
+/// A `multipart/form-data` body: (field name, file name, content type, content) per part.
+pub fn form(parts: &[(&str, Option<&str>, &str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, filename, ct, content) in parts {
+        out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let mut cd = format!("Content-Disposition: form-data; name=\"{name}\"");
+        if let Some(f) = filename {
+            cd.push_str(&format!("; filename=\"{f}\""));
+        }
+        out.extend_from_slice(format!("{cd}\r\nContent-Type: {ct}\r\n\r\n").as_bytes());
+        out.extend_from_slice(content);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    out
+}
