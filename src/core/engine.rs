@@ -181,8 +181,6 @@ impl Engine {
         }
     }
 
-    /// Whether a keyword may start with bytes `a`, `b`.
-    #[inline]
     /// Whether a value made only of ASCII digits (a JSON number: ids,
     /// counts, timestamps) can hold no finding: no `scan` detector, no
     /// keyword or prefix starts with it, and the number screen rules out
@@ -217,6 +215,8 @@ impl Engine {
         screen.matching(value, 0, value.len()) == 0 && self.unscreened.iter().all(unscreened_miss)
     }
 
+    /// Whether a keyword may start with bytes `a`, `b`.
+    #[inline]
     pub fn kw_pair(&self, a: u8, b: u8) -> bool {
         let i = pair_index(a, b);
         self.kw_pairs[i >> 6] & (1 << (i & 63)) != 0

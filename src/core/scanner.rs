@@ -583,16 +583,12 @@ impl Scanner {
     fn try_numbers(&mut self, engine: &Engine, digits: usize, pos: u64) -> Result<(), RedactError> {
         let Some(screen) = &engine.number_screen else {
             for &d in &engine.numeric {
-                if engine.detectors[d as usize].min_digits <= digits {
-                    self.try_detector(engine, d, pos, pos)?;
-                }
+                self.try_number(engine, d, digits, pos)?;
             }
             return Ok(());
         };
         for &d in &engine.unscreened {
-            if engine.detectors[d as usize].min_digits <= digits {
-                self.try_detector(engine, d, pos, pos)?;
-            }
+            self.try_number(engine, d, digits, pos)?;
         }
         let s = (pos - self.base) as usize;
         let end = (s + engine.max_token).min(self.vb.view.len());
@@ -602,10 +598,22 @@ impl Scanner {
         while mask != 0 {
             let i = mask.trailing_zeros() as usize;
             mask &= mask - 1;
-            let d = screen.members[i];
-            if engine.detectors[d as usize].min_digits <= digits {
-                self.try_detector(engine, d, pos, pos)?;
-            }
+            self.try_number(engine, screen.members[i], digits, pos)?;
+        }
+        Ok(())
+    }
+
+    /// Tries numeric detector `d` at a run of `digits` digits, unless the
+    /// run is too short for it.
+    fn try_number(
+        &mut self,
+        engine: &Engine,
+        d: u16,
+        digits: usize,
+        pos: u64,
+    ) -> Result<(), RedactError> {
+        if engine.detectors[d as usize].min_digits <= digits {
+            self.try_detector(engine, d, pos, pos)?;
         }
         Ok(())
     }

@@ -28,19 +28,19 @@ pub(crate) struct Screen {
 /// Largest screen DFA for a single pattern. Patterns with large Unicode
 /// classes (`\p{Lu}\p{Ll}+` after a postcode) or long repetitions (phone
 /// numbers) blow up under all-matches semantics: determinizing them costs
-/// more at every rule (re)load than the screen saves, so they stay out and
-/// are searched on their own.
+/// more at every rule (re)load than the screen saves, so they are screened
+/// by a smaller superset (see [`screen_pattern`]) or searched on their own.
 pub(crate) const MEMBER_LIMIT: usize = 16 << 10;
 /// Largest screen DFA over all members.
 pub(crate) const SCREEN_LIMIT: usize = 1 << 20;
 
-/// The pattern a detector is screened with: the pattern itself when its
-/// all-matches DFA fits in [`MEMBER_LIMIT`], else the longest leading part
-/// of it that does (its top-level sequence cut short, capture groups seen
-/// through). A leading part is a sound screen: every anchored match of the
-/// whole pattern begins with a match of the part, so nothing is missed;
-/// the detector's own search then decides. `None` when not even the first
-/// element fits.
+/// The pattern a detector is screened with, the first that fits in
+/// [`MEMBER_LIMIT`]: the pattern itself; its relaxed form (see [`relax`]);
+/// the longest leading part of it (its top-level sequence cut short,
+/// capture groups seen through). Each is a sound screen: it matches
+/// everything the pattern matches (the part: a prefix of every anchored
+/// match), so nothing is missed; the detector's own search then decides.
+/// `None` when nothing fits.
 pub(crate) fn screen_pattern(pattern: &str) -> Option<String> {
     let fits = |p: &str| Screen::build(&[(0, p)], MEMBER_LIMIT).is_some();
     if fits(pattern) {

@@ -67,9 +67,12 @@ impl Gazetteer {
     /// A known surname, or a capitalised word with surname morphology
     /// (-sson, -sen, -nen, …) that is long enough not to be a plain word.
     pub fn is_surname(&self, w: &str) -> bool {
-        if self.surnames.contains(w) {
-            return true;
-        }
+        self.surnames.contains(w) || self.has_surname_form(w)
+    }
+
+    /// A capitalised word of five letters or more ending in a surname
+    /// suffix (-sson, -sen, -nen, …).
+    fn has_surname_form(&self, w: &str) -> bool {
         let Some(&last) = w.as_bytes().last() else {
             return false;
         };
@@ -91,6 +94,6 @@ impl Gazetteer {
 
     /// Whether the word may start a gazetteer name candidate at all.
     pub fn is_candidate(&self, w: &str) -> bool {
-        self.names.contains(w) || self.is_surname(w)
+        self.names.contains(w) || self.has_surname_form(w)
     }
 }
