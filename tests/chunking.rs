@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{corpus, redact_chunked, shipped};
+use common::{chunk_sizes, corpus, redact_chunked, shipped};
 use deskguard::core::{Format, StreamSpec};
 use proptest::prelude::*;
 
@@ -15,15 +15,6 @@ fn text_input(seed: u64, extra: &str) -> Vec<u8> {
     s.push_str(extra);
     s.push_str(&corpus::ticket_text(&mut rng));
     s.into_bytes()
-}
-
-fn chunk_sizes() -> impl Strategy<Value = Vec<usize>> {
-    prop_oneof![
-        Just(vec![1]),
-        prop::collection::vec(1usize..8, 1..20),
-        prop::collection::vec(1usize..200, 1..20),
-        prop::collection::vec(1usize..5000, 1..5),
-    ]
 }
 
 fn check(format: Format, input: &[u8], sizes: &[usize]) -> Result<(), TestCaseError> {

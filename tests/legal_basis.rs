@@ -5,13 +5,19 @@
 
 mod common;
 
-use deskguard::core::{Direction, Format, LegalBasisDecision, RuleSource, Ruleset, StreamSpec};
+use deskguard::core::{
+    Direction, Format, LegalBasisDecision, Redactor, RuleSource, Ruleset, StreamSpec,
+};
 
-fn run(
+/// A body redacted on a route as one chunk, in 1-byte and in 7-byte
+/// chunks: each output with its finished redactor (decision, findings,
+/// ticket id), whole-body first.
+fn redact_in_chunks(
     profile: &str,
     route: &str,
+    direction: Direction,
     body: &str,
-) -> (serde_json::Value, String, Option<LegalBasisDecision>) {
+) -> Vec<(String, Redactor)> {
     let rules = common::shipped();
     let (method, path) = route.split_once(' ').unwrap();
     let spec = StreamSpec {
@@ -19,28 +25,36 @@ fn run(
         profile,
         method,
         path,
-        direction: Direction::Request,
+        direction,
         audience: None,
     };
-    let mut whole = None;
-    for split in [usize::MAX, 1, 7] {
-        let mut r = rules.redactor(&spec, &common::key());
-        let mut out = Vec::new();
-        for c in body.as_bytes().chunks(split.min(body.len().max(1))) {
-            r.push(c, &mut out).unwrap();
-        }
-        r.finish(&mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        let decision = r.legal_basis().cloned();
-        match &whole {
-            None => whole = Some((text, decision)),
-            Some((t, d)) => {
-                assert_eq!(t, &text, "chunking changed the output");
-                assert_eq!(d, &decision);
+    [usize::MAX, 1, 7]
+        .into_iter()
+        .map(|split| {
+            let mut r = rules.redactor(&spec, &common::key());
+            let mut out = Vec::new();
+            for c in body.as_bytes().chunks(split.min(body.len().max(1))) {
+                r.push(c, &mut out).unwrap();
             }
-        }
+            r.finish(&mut out).unwrap();
+            (String::from_utf8(out).unwrap(), r)
+        })
+        .collect()
+}
+
+fn run(
+    profile: &str,
+    route: &str,
+    body: &str,
+) -> (serde_json::Value, String, Option<LegalBasisDecision>) {
+    let mut results = redact_in_chunks(profile, route, Direction::Request, body)
+        .into_iter()
+        .map(|(text, r)| (text, r.legal_basis().cloned()));
+    let (text, decision) = results.next().unwrap();
+    for (t, d) in results {
+        assert_eq!(text, t, "chunking changed the output");
+        assert_eq!(decision, d);
     }
-    let (text, decision) = whole.unwrap();
     let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
     (value, text, decision)
 }
@@ -301,40 +315,22 @@ fn run_dir(
     direction: Direction,
     body: &str,
 ) -> (String, Vec<deskguard::core::Finding>, Option<String>) {
-    let rules = common::shipped();
-    let (method, path) = route.split_once(' ').unwrap();
-    let spec = StreamSpec {
-        format: Format::Json,
-        profile,
-        method,
-        path,
-        direction,
-        audience: None,
-    };
-    let mut whole: Option<(String, usize, Option<String>)> = None;
-    let mut first_findings = Vec::new();
-    for split in [usize::MAX, 1, 7] {
-        let mut r = rules.redactor(&spec, &common::key());
-        let mut out = Vec::new();
-        for c in body.as_bytes().chunks(split.min(body.len().max(1))) {
-            r.push(c, &mut out).unwrap();
-        }
-        r.finish(&mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        let findings = r.take_findings();
-        let id = r.ticket_id();
-        assert!(r.legal_basis().is_none(), "{route}: nothing is decided");
-        let got = (text, findings.len(), id);
-        match &whole {
-            None => {
-                whole = Some(got);
-                first_findings = findings;
-            }
-            Some(w) => assert_eq!(w, &got, "chunking changed the result"),
-        }
+    let mut results = redact_in_chunks(profile, route, direction, body)
+        .into_iter()
+        .map(|(text, mut r)| {
+            assert!(r.legal_basis().is_none(), "{route}: nothing is decided");
+            let id = r.ticket_id();
+            (text, r.take_findings(), id)
+        });
+    let (text, findings, id) = results.next().unwrap();
+    for (t, f, i) in results {
+        assert_eq!(
+            (&text, findings.len(), &id),
+            (&t, f.len(), &i),
+            "chunking changed the result"
+        );
     }
-    let (text, _, id) = whole.unwrap();
-    (text, first_findings, id)
+    (text, findings, id)
 }
 
 #[test]

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::chunk_sizes;
+
 use deskguard::core::{Direction, Format, LegalBasisDecision, RedactError, StreamSpec};
 use proptest::prelude::*;
 
@@ -352,15 +354,6 @@ fn malformed_and_refused_bodies_fail() {
     let rules = common::shipped();
     let mut r = rules.redactor(&spec("POST", t), &common::key());
     assert!(r.push(&good, &mut Vec::new()).is_err());
-}
-
-fn chunk_sizes() -> impl Strategy<Value = Vec<usize>> {
-    prop_oneof![
-        Just(vec![1]),
-        prop::collection::vec(1usize..8, 1..20),
-        prop::collection::vec(1usize..200, 1..20),
-        prop::collection::vec(1usize..5000, 1..5),
-    ]
 }
 
 proptest! {

@@ -123,3 +123,15 @@ fn split_placeholders(s: &str) -> Vec<&str> {
     pieces.push(&s[last..]);
     pieces.into_iter().filter(|p| !p.is_empty()).collect()
 }
+
+/// Chunk-size sequences for the chunk-independence properties: 1-byte
+/// chunks, small, medium and large ones (cycled over the body).
+pub fn chunk_sizes() -> impl proptest::strategy::Strategy<Value = Vec<usize>> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just(vec![1]),
+        prop::collection::vec(1usize..8, 1..20),
+        prop::collection::vec(1usize..200, 1..20),
+        prop::collection::vec(1usize..5000, 1..5),
+    ]
+}
