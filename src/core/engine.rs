@@ -78,6 +78,9 @@ pub(crate) struct Engine {
     pub number_min_digits: usize,
     pub gazetteer: Gazetteer,
     pub renderer: Renderer,
+    /// Per detector: its mask placeholder, rendered once (a placeholder
+    /// does not depend on the value).
+    pub placeholders: Vec<Box<str>>,
     pub max_token: usize,
     pub window: usize,
     pub max_window: usize,
@@ -99,6 +102,7 @@ impl Engine {
             .collect();
         let (number_screen, unscreened) = number_screen(&detectors, &numeric);
         let (keywords, ac, kw_pairs) = build_keywords(&detectors);
+        let renderer = Renderer::new(&settings.mask_template, &settings.hash_template);
         let mut class = [0u8; 256];
         let has = |k: Kind| !by_kind[k as usize].is_empty();
         if has(Kind::Number) || has(Kind::Postal) {
@@ -170,7 +174,11 @@ impl Engine {
             unscreened,
             number_min_digits,
             gazetteer,
-            renderer: Renderer::new(&settings.mask_template, &settings.hash_template),
+            placeholders: detectors
+                .iter()
+                .map(|d| renderer.mask(&d.id).into())
+                .collect(),
+            renderer,
             max_token: settings.max_token,
             window: settings.context_window,
             max_window,

@@ -245,7 +245,10 @@ impl Scanner {
                     path: self.path.clone(),
                 })
             }
-            _ => (engine.renderer.mask(&d.id), ActionKind::Mask),
+            _ => (
+                engine.placeholders[det as usize].to_string(),
+                ActionKind::Mask,
+            ),
         };
         let action = if self.shadow {
             ActionKind::Report
@@ -897,15 +900,17 @@ impl Scanner {
             return Ok(());
         }
         let (a, b) = ((m.start - self.base) as usize, (m.end - self.base) as usize);
+        let rendered;
         let text = match det.action {
             // A placeholder does not depend on the value: don't decode it.
-            DetectorAction::Mask => engine.renderer.mask(&det.id),
+            DetectorAction::Mask => &engine.placeholders[m.det as usize],
             action => {
                 let value = String::from_utf8_lossy(&self.vb.view[a..b]);
-                engine.renderer.render(&det.id, action, &value, key)
+                rendered = engine.renderer.render(&det.id, action, &value, key);
+                rendered.as_str()
             }
         };
-        self.write_escaped(&text, out);
+        self.write_escaped(text, out);
         // Markup inside the replaced span (a `<br>` between name parts) is kept.
         for i in self.vb.markup_starts(a, b) {
             let pos = self.base + i as u64;
