@@ -258,3 +258,43 @@ fn input_may_end_right_after_a_trigger_word() {
         assert_eq!(String::from_utf8(out).unwrap(), json);
     }
 }
+
+/// IPv6 candidates are found by looking back from a colon: an address at
+/// the very start of a body or JSON value, right after markup or a space is
+/// found; hex runs that are too long, follow a word byte, a colon or a dot,
+/// or clock times are not addresses.
+#[test]
+fn ipv6_addresses_are_found_wherever_they_start() {
+    for (text, redacted) in [
+        ("fe80::1ff:fe23:4567:890a", true),
+        ("2001:db8::1 blocked", true),
+        ("from 2a00:1450:4010:c0e::65 today", true),
+        ("(2001:db8::1)", true),
+        ("abcde:1234:5678::1", false),
+        ("x2001:db8::1", false),
+        ("1.2001:db8::1", false),
+        ("Klockan 12:30:45 idag.", false),
+        ("MAC 00:1A:2B:3C:4D:5E", false),
+    ] {
+        let out = common::redact_text(text);
+        assert_eq!(
+            out.contains("[REDACTED:contact.ipv6]"),
+            redacted,
+            "{text} -> {out}"
+        );
+        let json = format!("{{\"a\":{}}}", serde_json::to_string(text).unwrap());
+        let (out, _) = redact_chunked(
+            &shipped(),
+            &StreamSpec::plain(Format::Json),
+            json.as_bytes(),
+            &[1],
+        )
+        .unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(
+            out.contains("[REDACTED:contact.ipv6]"),
+            redacted,
+            "{json} -> {out}"
+        );
+    }
+}

@@ -26,7 +26,9 @@ pub(crate) const C_SIGN: u8 = 2;
 pub(crate) const C_AT: u8 = 4;
 pub(crate) const C_UPPER: u8 = 8;
 pub(crate) const C_HIGH: u8 = 16;
-pub(crate) const C_HEX: u8 = 32;
+/// A colon: an IPv6 address starts at it (`::1`) or at most four hex
+/// digits before it. Looking back from the colon is cheaper than looking
+/// ahead from every word that starts with `a`–`f`.
 pub(crate) const C_COLON: u8 = 64;
 /// Bit of [`Engine::byte_info`] marking word bytes (letters, digits, UTF-8).
 pub(crate) const IS_WORD: u8 = 0x80;
@@ -124,9 +126,6 @@ impl Engine {
             }
         }
         if has(Kind::Ipv6) {
-            for b in (b'0'..=b'9').chain(b'a'..=b'f').chain(b'A'..=b'F') {
-                class[b as usize] |= C_HEX;
-            }
             class[b':' as usize] |= C_COLON;
         }
         for (b, c) in class.iter_mut().enumerate() {

@@ -22,8 +22,7 @@ use super::action::{PseudonymKey, Pseudonymizer};
 use super::decode::{Decoder, Encoding, ViewBuf};
 use super::detect::{CaptureEngine, Detector, DetectorAction, Kind};
 use super::engine::{
-    Engine, FieldCtx, C_AT, C_COLON, C_DIGIT, C_HEX, C_HIGH, C_SIGN, C_UPPER, EMAIL_LOCAL_MAX,
-    IS_WORD,
+    Engine, FieldCtx, C_AT, C_COLON, C_DIGIT, C_HIGH, C_SIGN, C_UPPER, EMAIL_LOCAL_MAX, IS_WORD,
 };
 use super::error::RedactError;
 use super::finding::{ActionKind, Finding};
@@ -442,14 +441,27 @@ impl Scanner {
         if class & (C_UPPER | C_HIGH) != 0 && !is_word(prev) {
             self.word_candidates(engine, pos, class);
         }
-        if class & (C_HEX | C_COLON) != 0 && !is_word(prev) && prev != b':' && prev != b'.' {
-            let mut i = 0;
-            while i < 4 && self.peek(pos + i).is_ascii_hexdigit() {
-                i += 1;
-            }
-            if self.peek(pos + i) == b':' && (i > 0 || self.peek(pos + 1) == b':') {
-                self.cands.push_back((pos, Cand::Ipv6));
-            }
+        if class & C_COLON != 0 {
+            self.ipv6_candidate(pos);
+        }
+    }
+
+    /// Queues the IPv6 candidate the colon at `colon` implies: a word of one
+    /// to four hex digits right before it (`fe80:`), or the colon itself
+    /// when a second one follows (`::1`). The start must not follow a word
+    /// byte, `:` or `.` (the middle of an address or of a dotted number).
+    fn ipv6_candidate(&mut self, colon: u64) {
+        let mut start = colon;
+        while start > self.base && colon - start < 5 && self.at(start - 1).is_ascii_hexdigit() {
+            start -= 1;
+        }
+        let hex = colon - start;
+        if hex > 4 || (hex == 0 && self.peek(colon + 1) != b':') {
+            return;
+        }
+        let prev = self.before(start);
+        if !is_word(prev) && prev != b':' && prev != b'.' {
+            self.cands.push_back((start, Cand::Ipv6));
         }
     }
 
