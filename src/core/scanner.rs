@@ -196,7 +196,12 @@ impl Scanner {
             if self.encoding.is_mapped() {
                 self.raw.extend_from_slice(slice);
             }
-            self.process(engine, key, false, out)?;
+            // Until `max_token` bytes are buffered nothing can be decided or
+            // emitted: leave the whole pass to `finish` (most JSON values
+            // are short) or to a later push.
+            if self.len() >= engine.max_token as u64 {
+                self.process(engine, key, false, out)?;
+            }
         }
         Ok(())
     }
