@@ -63,9 +63,9 @@ pub(crate) struct Engine {
     pub value_groups: Vec<Option<usize>>,
     pub keywords: Vec<Keyword>,
     pub ac: Option<DFA>,
-    /// Bitmap of the (ASCII-lower-cased) first two bytes of every keyword:
-    /// the automaton only starts where one of them begins a word.
-    pub kw_pairs: Vec<u64>,
+    /// Where a keyword may begin: the automaton only starts at a word
+    /// whose first bytes pass this filter.
+    pub kw_starts: KeywordStarts,
     /// Per byte: [`IS_WORD`] plus the candidate classes it can start.
     pub byte_info: [u8; 256],
     /// Detector indices per kind, indexed by `Kind as usize` (no hashing
@@ -103,7 +103,7 @@ impl Engine {
             .flat_map(|&k| by_kind[k as usize].iter().copied())
             .collect();
         let (number_screen, unscreened) = number_screen(&detectors, &numeric);
-        let (keywords, ac, kw_pairs) = build_keywords(&detectors);
+        let (keywords, ac, kw_starts) = build_keywords(&detectors);
         let renderer = Renderer::new(&settings.mask_template, &settings.hash_template);
         let mut class = [0u8; 256];
         let has = |k: Kind| !by_kind[k as usize].is_empty();
@@ -165,7 +165,7 @@ impl Engine {
             value_groups,
             keywords,
             ac,
-            kw_pairs,
+            kw_starts,
             byte_info: class,
             by_kind,
             numeric,
@@ -194,13 +194,12 @@ impl Engine {
     /// every detector that can start at a digit. The JSON rewriter then
     /// passes it without starting the scanner.
     pub fn digits_inert(&self, value: &[u8]) -> bool {
-        let Some(&first) = value.first() else {
-            return false;
-        };
-        if !value.iter().all(u8::is_ascii_digit)
+        let at = |i: usize| value.get(i).copied().unwrap_or(b' ');
+        if value.is_empty()
+            || !value.iter().all(u8::is_ascii_digit)
             || value.len() >= self.max_token
             || !self.kind(Kind::Scan).is_empty()
-            || (self.ac.is_some() && self.kw_pair(first, value.get(1).copied().unwrap_or(b' ')))
+            || (self.ac.is_some() && self.kw_starts.may_start(value[0], at(1), at(2)))
         {
             return false;
         }
@@ -220,13 +219,6 @@ impl Engine {
                     .is_some_and(|dfa| matches!(dfa.try_search_fwd(&input), Ok(None)))
         };
         screen.matching(value, 0, value.len()) == 0 && self.unscreened.iter().all(unscreened_miss)
-    }
-
-    /// Whether a keyword may start with bytes `a`, `b`.
-    #[inline]
-    pub fn kw_pair(&self, a: u8, b: u8) -> bool {
-        let i = pair_index(a, b);
-        self.kw_pairs[i >> 6] & (1 << (i & 63)) != 0
     }
 
     pub fn detectors(&self) -> &[Detector] {
@@ -298,11 +290,80 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 /// Longest e-mail local part the engine walks back over from an `@`.
 pub(crate) const EMAIL_LOCAL_MAX: usize = 64;
 
-fn pair_index(a: u8, b: u8) -> usize {
-    (usize::from(a.to_ascii_lowercase()) << 8) | usize::from(b.to_ascii_lowercase())
+/// A filter on the first bytes of the keywords (ASCII case folded): a bit
+/// per first-two-bytes pair of every keyword, a bit per pair that is a
+/// whole keyword or its start, and a hashed bit per first three bytes of
+/// the longer ones. Words starting with a common pair ("th", "de", "vi")
+/// but no keyword's first three bytes are passed over without starting the
+/// automaton. Sound: every keyword occurrence passes (a hash collision
+/// only lets more through).
+#[derive(Debug, Clone)]
+pub(crate) struct KeywordStarts {
+    pairs: Box<Bits>,
+    short: Box<Bits>,
+    triples: Box<Bits>,
 }
 
-fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, Vec<u64>) {
+/// 2^16 bits: indexed by a `u16`, so lookups need no bounds checks.
+type Bits = [u64; 1 << 10];
+
+impl KeywordStarts {
+    fn new(patterns: &[Vec<u8>]) -> Self {
+        let mut f = KeywordStarts {
+            pairs: Box::new([0; 1 << 10]),
+            short: Box::new([0; 1 << 10]),
+            triples: Box::new([0; 1 << 10]),
+        };
+        for p in patterns {
+            match p.as_slice() {
+                [a] => (0..=255).for_each(|b| {
+                    set(&mut f.pairs, pair_index(*a, b));
+                    set(&mut f.short, pair_index(*a, b));
+                }),
+                [a, b] => {
+                    set(&mut f.pairs, pair_index(*a, *b));
+                    set(&mut f.short, pair_index(*a, *b));
+                }
+                [a, b, c, ..] => {
+                    set(&mut f.pairs, pair_index(*a, *b));
+                    set(&mut f.triples, Self::triple_index(pair_index(*a, *b), *c));
+                }
+                [] => {}
+            }
+        }
+        f
+    }
+
+    fn triple_index(pair: u16, c: u8) -> u16 {
+        let h = u32::from(pair).wrapping_mul(0x9E37_79B1)
+            ^ u32::from(c.to_ascii_lowercase()).wrapping_mul(0x85EB_CA77);
+        (h >> 16) as u16
+    }
+
+    /// Whether a keyword may begin with bytes `a`, `b`, `c` (past the end
+    /// of a value, pass spaces).
+    #[inline(always)]
+    pub fn may_start(&self, a: u8, b: u8, c: u8) -> bool {
+        let pair = pair_index(a, b);
+        get(&self.pairs, pair)
+            && (get(&self.short, pair) || get(&self.triples, Self::triple_index(pair, c)))
+    }
+}
+
+fn set(bits: &mut Bits, i: u16) {
+    bits[usize::from(i >> 6)] |= 1 << (i & 63);
+}
+
+#[inline(always)]
+fn get(bits: &Bits, i: u16) -> bool {
+    bits[usize::from(i >> 6)] & (1 << (i & 63)) != 0
+}
+
+fn pair_index(a: u8, b: u8) -> u16 {
+    u16::from_be_bytes([a.to_ascii_lowercase(), b.to_ascii_lowercase()])
+}
+
+fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, KeywordStarts) {
     let mut index: HashMap<Vec<u8>, usize> = HashMap::default();
     let mut keywords: Vec<Keyword> = Vec::new();
     let mut patterns: Vec<Vec<u8>> = Vec::new();
@@ -346,19 +407,9 @@ fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, Vec<u64
             add(w, true, i, |k| &mut k.prefix_for);
         }
     }
-    let mut pairs = vec![0u64; 1024];
-    for p in &patterns {
-        let seconds: Vec<u8> = match p.get(1) {
-            Some(&b) => vec![b],
-            None => (0..=255).collect(),
-        };
-        for b in seconds {
-            let i = pair_index(p[0], b);
-            pairs[i >> 6] |= 1 << (i & 63);
-        }
-    }
+    let starts = KeywordStarts::new(&patterns);
     if patterns.is_empty() {
-        return (keywords, None, pairs);
+        return (keywords, None, starts);
     }
     // Anchored: the scanner runs the automaton only at word starts, where
     // it dies after a byte or two unless a keyword really begins there. That
@@ -369,5 +420,45 @@ fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, Vec<u64
         .start_kind(aho_corasick::StartKind::Anchored)
         .build(&patterns)
         .ok();
-    (keywords, dfa, pairs)
+    (keywords, dfa, starts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeywordStarts;
+
+    #[test]
+    fn keyword_starts_pass_every_keyword_in_any_ascii_case() {
+        let words = [
+            "v",
+            "hi",
+            "kr",
+            "hilsen",
+            "telefon",
+            "eyJ",
+            "Ärende",
+            "my password is",
+        ];
+        let f = KeywordStarts::new(&words.map(|w| w.as_bytes().to_vec()));
+        let at = |w: &[u8], i: usize| w.get(i).copied().unwrap_or(b' ');
+        for w in words {
+            for w in [
+                w.to_string(),
+                w.to_ascii_uppercase(),
+                w.to_ascii_lowercase(),
+            ] {
+                let b = w.as_bytes();
+                assert!(f.may_start(b[0], at(b, 1), at(b, 2)), "{w}");
+            }
+        }
+        // A one-byte keyword passes any word it starts; a two-byte one, any
+        // word it starts.
+        assert!(f.may_start(b'v', b'i', b'a'));
+        assert!(f.may_start(b'h', b'i', b'x'));
+        // No keyword starts with "th" or "de"; "tex" shares only "te".
+        assert!(!f.may_start(b't', b'h', b'e'));
+        assert!(!f.may_start(b'd', b'e', b'n'));
+        assert!(!f.may_start(b't', b'e', b'x'));
+        assert!(!f.may_start(b'e', b'y', b'e'));
+    }
 }

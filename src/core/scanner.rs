@@ -350,8 +350,8 @@ impl Scanner {
             }
             if !prev_word {
                 if keywords {
-                    let next = self.vb.view.get(i + 1).copied().unwrap_or(b' ');
-                    if engine.kw_pair(b, next) {
+                    let at = |j: usize| self.vb.view.get(j).copied().unwrap_or(b' ');
+                    if engine.kw_starts.may_start(b, at(i + 1), at(i + 2)) {
                         self.keywords_at(engine, self.base + i as u64);
                     }
                 }
