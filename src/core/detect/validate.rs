@@ -1116,7 +1116,9 @@ static SECRET_NON_VALUES: WordSet = WordSet::new(&[SECRET_PLACEHOLDERS, SECRET_S
 // ---------------------------------------------------------------------------
 
 /// A capitalised word: an upper-case letter then ≥ 1 lower-case letters (any
-/// script; an apostrophe is allowed inside, as in "O'Neill").
+/// script; an apostrophe is allowed inside, as in "O'Neill"). Inlined into
+/// the name loops: on a short word the call costs as much as the check.
+#[inline]
 fn is_cap_word(w: &str) -> bool {
     cap_word_ascii(w.as_bytes()).unwrap_or_else(|| is_cap_word_unicode(w))
 }
@@ -1126,6 +1128,7 @@ fn is_cap_word(w: &str) -> bool {
 /// occur. `None` at the first non-ASCII byte: the Unicode path then starts
 /// over (up to there both paths take the same steps, so a `Some(false)` from
 /// an ASCII prefix is the Unicode path's answer too).
+#[inline]
 fn cap_word_ascii(w: &[u8]) -> Option<bool> {
     let [first, rest @ ..] = w else {
         return Some(false);
