@@ -79,12 +79,12 @@ impl Gazetteer {
         let Some(suffixes) = self.suffixes.get(usize::from(last)) else {
             return false;
         };
-        !suffixes.is_empty()
+        // Cheapest and most selective test first: most words end in no suffix.
+        suffixes
+            .iter()
+            .any(|s| w.len() > s.len() + 1 && w.ends_with(s.as_str()))
             && w.chars().next().is_some_and(char::is_uppercase)
             && w.chars().count() >= 5
-            && suffixes
-                .iter()
-                .any(|s| w.len() > s.len() + 1 && w.ends_with(s.as_str()))
     }
 
     /// An ordinary word that is also a name ("Will", "May"): never a name on its own.

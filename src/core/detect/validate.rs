@@ -144,12 +144,79 @@ fn eq_fold(a: &str, lower: &str) -> bool {
     a.chars().flat_map(char::to_lowercase).eq(lower.chars())
 }
 
-/// Whether `a` equals (case-insensitively) any entry of a lower-case list.
-fn in_list(a: &str, list: &[&str]) -> bool {
-    // Lower-case once, then compare lengths and bytes: this runs on the hot
-    // path for every cue and name candidate.
-    let lower = a.to_lowercase();
-    list.iter().any(|w| w.len() == lower.len() && *w == lower)
+/// Lower-case word lists as one hash set, built on first use: validators
+/// look words up in them on every candidate, so a lookup must not scan a
+/// list or allocate.
+struct WordSet {
+    lists: &'static [&'static [&'static str]],
+    set: OnceLock<HashSet<&'static [u8]>>,
+}
+
+impl WordSet {
+    const fn new(lists: &'static [&'static [&'static str]]) -> Self {
+        WordSet {
+            lists,
+            set: OnceLock::new(),
+        }
+    }
+
+    fn set(&self) -> &HashSet<&'static [u8]> {
+        self.set.get_or_init(|| {
+            let words = self
+                .lists
+                .iter()
+                .flat_map(|l| l.iter().map(|w| w.as_bytes()));
+            let mut set = HashSet::default();
+            // Sized once: growing it step by step costs more than the lookups it serves.
+            set.reserve(self.lists.iter().map(|l| l.len()).sum());
+            set.extend(words);
+            set
+        })
+    }
+
+    /// Whether `a` is in the set as written.
+    fn contains(&self, a: &str) -> bool {
+        self.set().contains(a.as_bytes())
+    }
+
+    /// Whether `a`, lower-cased (`str::to_lowercase`), is in the set; short
+    /// ASCII words are lower-cased on the stack (for ASCII that is what
+    /// `to_lowercase` does).
+    fn contains_lowercased(&self, a: &str) -> bool {
+        let mut buf = [0u8; 64];
+        if a.is_ascii() && a.len() <= buf.len() {
+            let lower = &mut buf[..a.len()];
+            lower.copy_from_slice(a.as_bytes());
+            lower.make_ascii_lowercase();
+            return self.set().contains(&*lower);
+        }
+        self.set().contains(a.to_lowercase().as_bytes())
+    }
+}
+
+/// Splits `s` at every `sep` byte like `str::split(char)` does at an ASCII
+/// char, without the searcher set-up that costs more than the scan on the
+/// few-byte words of the name validators.
+fn split_byte(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.bytes().position(|b| b == sep) {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// The part of `s` before its first `sep` byte (all of `s` if there is none).
+fn before_byte(s: &str, sep: u8) -> &str {
+    s.bytes().position(|b| b == sep).map_or(s, |i| &s[..i])
 }
 
 // ---------------------------------------------------------------------------
@@ -463,6 +530,9 @@ const FILE_EXTENSIONS: &[&str] = &[
     "html", "htm", "txt", "pdf", "docx", "xlsx", "pptx", "csv", "log", "xml", "yaml", "yml", "toml", "lock",
 ];
 
+/// [`FILE_EXTENSIONS`] as a set.
+static FILE_EXTENSION_SET: WordSet = WordSet::new(&[FILE_EXTENSIONS]);
+
 /// E-mail address.
 ///
 /// Local part: 1–64 bytes of letters (any script), digits and the RFC 5322
@@ -472,29 +542,32 @@ const FILE_EXTENSIONS: &[&str] = &[
 /// a punycode `xn--` label) and not a file extension. Rejects `user@localhost`,
 /// `a@b.c`, `foo@1.2.3`, `logo@2x.png`.
 pub fn email(candidate: &str, _: &Gazetteer) -> bool {
-    let Some((local, domain)) = candidate.split_once('@') else {
+    let Some(at) = candidate.bytes().position(|b| b == b'@') else {
         return false;
     };
-    if local.is_empty() || local.len() > 64 || domain.len() > 253 || domain.contains('@') {
+    let (local, domain) = (&candidate[..at], &candidate[at + 1..]);
+    if local.is_empty()
+        || local.len() > 64
+        || domain.len() > 253
+        || domain.bytes().any(|b| b == b'@')
+    {
         return false;
     }
-    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+    let lb = local.as_bytes();
+    if lb[0] == b'.' || lb[lb.len() - 1] == b'.' || lb.windows(2).any(|w| w == b"..") {
         return false;
     }
-    let local_ok = local
-        .chars()
-        .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-.".contains(c));
-    if !local_ok {
+    if !local.chars().all(is_local_char) {
         return false;
     }
     let mut labels = 0;
     let mut last = "";
-    for label in domain.split('.') {
+    for label in split_byte(domain, b'.') {
         let len = label.len();
         if len == 0 || len > 63 || label.starts_with('-') || label.ends_with('-') {
             return false;
         }
-        if !label.chars().all(|c| c.is_alphanumeric() || c == '-') {
+        if !label.chars().all(|c| c == '-' || c.is_alphanumeric()) {
             return false;
         }
         labels += 1;
@@ -512,7 +585,34 @@ pub fn email(candidate: &str, _: &Gazetteer) -> bool {
     } else {
         last.chars().count() >= 2 && last.chars().all(char::is_alphabetic)
     };
-    tld_ok && !in_list(last, FILE_EXTENSIONS)
+    tld_ok && !FILE_EXTENSION_SET.contains_lowercased(last)
+}
+
+/// A character allowed in an e-mail local part: a letter or digit (any
+/// script) or an RFC 5322 atom special.
+fn is_local_char(c: char) -> bool {
+    matches!(
+        c,
+        '!' | '#'
+            | '$'
+            | '%'
+            | '&'
+            | '\''
+            | '*'
+            | '+'
+            | '/'
+            | '='
+            | '?'
+            | '^'
+            | '_'
+            | '`'
+            | '{'
+            | '|'
+            | '}'
+            | '~'
+            | '-'
+            | '.'
+    ) || c.is_alphanumeric()
 }
 
 /// Digit groups of a phone-like candidate, filled by [`parse_phone`].
@@ -817,6 +917,37 @@ fn entropy(s: &[u8]) -> f64 {
         .sum()
 }
 
+/// Whether `entropy(s) >= 3.0`, mostly without floating point: the f64
+/// sum with a `log2` per distinct character is the costliest step of
+/// [`api_token`]. Two integer bounds settle almost every token:
+/// - entropy ≥ collision entropy −log₂ Σp², so `8·Σc² < n²` (c: counts, n:
+///   length) proves it above 3 by at least log₂(1 + 1/(8·Σc²)) > 1e-8;
+/// - entropy ≤ log₂(distinct), so ≤ 7 distinct characters keep it below
+///   log₂ 7 ≈ 2.81.
+///
+/// Both margins dwarf the f64 rounding error (~1e-14), so the decision is
+/// the one [`entropy`] gives; the rest (8 or more distinct characters, some
+/// frequent) is left to [`entropy`] itself.
+fn entropy_at_least_3(s: &[u8]) -> bool {
+    let mut counts = [0u32; 128];
+    let (mut squares, mut distinct) = (0u64, 0u32);
+    for &b in s {
+        let c = &mut counts[usize::from(b & 0x7f)];
+        // (c + 1)² − c² = 2c + 1
+        squares += 2 * u64::from(*c) + 1;
+        distinct += u32::from(*c == 0);
+        *c += 1;
+    }
+    let n = s.len() as u64;
+    if 8 * squares < n * n {
+        return true;
+    }
+    if distinct <= 7 {
+        return false;
+    }
+    entropy(s) >= 3.0
+}
+
 /// API key / bearer token / client secret.
 ///
 /// Characters: ASCII letters, digits and `- _ . + / = ~`; length 20–2048
@@ -854,7 +985,7 @@ pub fn api_token(candidate: &str, _: &Gazetteer) -> bool {
     if classes < 3 && !hex {
         return false;
     }
-    if entropy(s) < 3.0 {
+    if !entropy_at_least_3(s) {
         return false;
     }
     if digit == 0 {
@@ -946,7 +1077,13 @@ pub fn secret_value(candidate: &str, _: &Gazetteer) -> bool {
     if !(4..=128).contains(&count) {
         return false;
     }
-    if s.chars().all(|c| "*•●xX#.-_?·".contains(c)) {
+    let mask = |c| {
+        matches!(
+            c,
+            '*' | '•' | '●' | 'x' | 'X' | '#' | '.' | '-' | '_' | '?' | '·'
+        )
+    };
+    if s.chars().all(mask) {
         return false;
     }
     if s.starts_with("${") || s.starts_with("{{") || s.starts_with("%(") || s.starts_with('<') {
@@ -968,16 +1105,61 @@ pub fn secret_value(candidate: &str, _: &Gazetteer) -> bool {
     if word.is_empty() || word.chars().all(|c| !c.is_alphanumeric()) {
         return false;
     }
-    !in_list(word, SECRET_PLACEHOLDERS) && !in_list(word, SECRET_STOPWORDS)
+    !SECRET_NON_VALUES.contains_lowercased(word)
 }
+
+/// [`SECRET_PLACEHOLDERS`] and [`SECRET_STOPWORDS`]: one lookup per candidate.
+static SECRET_NON_VALUES: WordSet = WordSet::new(&[SECRET_PLACEHOLDERS, SECRET_STOPWORDS]);
 
 // ---------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------
 
 /// A capitalised word: an upper-case letter then ≥ 1 lower-case letters (any
-/// script; an apostrophe is allowed inside, as in "O'Neill").
+/// script; an apostrophe is allowed inside, as in "O'Neill"). Inlined into
+/// the name loops: on a short word the call costs as much as the check.
+#[inline]
 fn is_cap_word(w: &str) -> bool {
+    cap_word_ascii(w.as_bytes()).unwrap_or_else(|| is_cap_word_unicode(w))
+}
+
+/// [`is_cap_word`] byte by byte while the bytes are ASCII, where
+/// `char::is_uppercase`/`is_lowercase` are the ASCII tests and `’` cannot
+/// occur. `None` at the first non-ASCII byte: the Unicode path then starts
+/// over (up to there both paths take the same steps, so a `Some(false)` from
+/// an ASCII prefix is the Unicode path's answer too).
+#[inline]
+fn cap_word_ascii(w: &[u8]) -> Option<bool> {
+    let [first, rest @ ..] = w else {
+        return Some(false);
+    };
+    if !first.is_ascii() {
+        return None;
+    }
+    if !first.is_ascii_uppercase() {
+        return Some(false);
+    }
+    let mut prev_apostrophe = false;
+    for &c in rest {
+        if !c.is_ascii() {
+            return None;
+        }
+        if c == b'\'' {
+            if prev_apostrophe {
+                return Some(false);
+            }
+            prev_apostrophe = true;
+        } else if c.is_ascii_lowercase() || (prev_apostrophe && c.is_ascii_uppercase()) {
+            prev_apostrophe = false;
+        } else {
+            return Some(false);
+        }
+    }
+    Some(!rest.is_empty() && !prev_apostrophe)
+}
+
+/// [`is_cap_word`] for any text.
+fn is_cap_word_unicode(w: &str) -> bool {
     let mut chars = w.chars();
     let Some(first) = chars.next() else {
         return false;
@@ -1009,45 +1191,68 @@ fn is_initial(w: &str) -> bool {
     matches!((chars.next(), chars.next(), chars.next()), (Some(c), None | Some('.'), None) if c.is_uppercase())
 }
 
+/// What [`name_shape`] found: counts, and the first and last words (which
+/// the callers look up).
+struct NameShape<'a> {
+    words: usize,
+    parts: usize,
+    first: &'a str,
+    last: &'a str,
+}
+
 /// Checks the shape of a name candidate: space-separated words, each made of
 /// hyphen-joined capitalised parts (a one-letter initial is allowed as a
-/// whole middle word). Returns (words, parts) or `None` if the shape is wrong.
-fn name_shape(s: &str, max_parts: usize) -> Option<(usize, usize)> {
-    let (mut words, mut parts) = (0, 0);
-    let total_words = s.split(' ').count();
-    for (wi, word) in s.split(' ').enumerate() {
+/// whole middle word). `None` if the shape is wrong.
+fn name_shape(s: &str, max_parts: usize) -> Option<NameShape<'_>> {
+    let mut shape = NameShape {
+        words: 0,
+        parts: 0,
+        first: "",
+        last: "",
+    };
+    let mut last_is_initial = false;
+    for word in split_byte(s, b' ') {
         if word.is_empty() {
             return None;
         }
-        words += 1;
-        if is_initial(word) {
-            if wi == 0 || wi + 1 == total_words {
-                return None;
-            }
-            parts += 1;
+        last_is_initial = is_initial(word);
+        if last_is_initial && shape.words == 0 {
+            return None;
+        }
+        if shape.words == 0 {
+            shape.first = word;
+        }
+        shape.words += 1;
+        shape.last = word;
+        if last_is_initial {
+            shape.parts += 1;
             continue;
         }
-        for part in word.split('-') {
+        for part in split_byte(word, b'-') {
             if !is_cap_word(part) {
                 return None;
             }
-            parts += 1;
+            shape.parts += 1;
         }
     }
-    (parts >= 1 && parts <= max_parts).then_some((words, parts))
+    // An initial never ends a name.
+    let ok = !last_is_initial && shape.parts >= 1 && shape.parts <= max_parts;
+    ok.then_some(shape)
 }
 
 /// Given-name test for a (possibly hyphenated) first word: the whole word or
 /// its first part is a given name that is not also an ordinary word.
 fn given_ok(word: &str, g: &Gazetteer) -> bool {
     let whole = g.is_given_name(word) && !g.is_not_name(word);
-    let first = word.split('-').next().unwrap_or(word);
-    whole || (first != word && g.is_given_name(first) && !g.is_not_name(first))
+    let first = before_byte(word, b'-');
+    // `first` is a prefix of `word`: they differ exactly when the lengths do.
+    whole || (first.len() < word.len() && g.is_given_name(first) && !g.is_not_name(first))
 }
 
 /// Surname test for a (possibly double-barrelled) word: the whole word or any part.
 fn surname_ok(word: &str, g: &Gazetteer) -> bool {
-    g.is_surname(word) || (word.contains('-') && word.split('-').any(|p| g.is_surname(p)))
+    g.is_surname(word)
+        || (word.bytes().any(|b| b == b'-') && split_byte(word, b'-').any(|p| g.is_surname(p)))
 }
 
 /// A person's name found through the gazetteer (no cue around it).
@@ -1060,16 +1265,14 @@ fn surname_ok(word: &str, g: &Gazetteer) -> bool {
 /// "Will Smith" is a name (surname), "Will" alone is not, "Hans" alone is not.
 pub fn person_name(candidate: &str, g: &Gazetteer) -> bool {
     let s = candidate.trim();
-    let Some((_, parts)) = name_shape(s, 4) else {
+    let Some(shape) = name_shape(s, 4) else {
         return false;
     };
-    let first = s.split(' ').next().unwrap_or(s);
-    let last = s.rsplit(' ').next().unwrap_or(s);
-    if given_ok(first, g) {
+    if given_ok(shape.first, g) {
         return true;
     }
-    if parts >= 2 {
-        return surname_ok(last, g);
+    if shape.parts >= 2 {
+        return surname_ok(shape.last, g);
     }
     g.is_surname(s) && !g.is_not_name(s)
 }
@@ -1108,31 +1311,19 @@ const ORGANISATION_WORDS: &[&str] = &[
     "asiakas", "användare", "bruger", "bruker", "käyttäjä",
 ];
 
-/// The two word lists [`person_name_cued`] consults on every cue, as sets.
-fn cue_sets() -> &'static (HashSet<&'static str>, HashSet<&'static str>) {
-    static SETS: OnceLock<(HashSet<&'static str>, HashSet<&'static str>)> = OnceLock::new();
-    SETS.get_or_init(|| {
-        (
-            CUE_NON_NAMES.iter().copied().collect(),
-            ORGANISATION_WORDS.iter().copied().collect(),
-        )
-    })
-}
+/// [`CUE_NON_NAMES`] as a set: consulted on every cue.
+static CUE_NON_NAME_SET: WordSet = WordSet::new(&[CUE_NON_NAMES]);
 
-/// Whether a word, lower-cased, is in a set of lower-case words.
-fn in_set(a: &str, set: &HashSet<&'static str>) -> bool {
+/// [`ORGANISATION_WORDS`] as a set: consulted on every cue.
+static ORGANISATION_SET: WordSet = WordSet::new(&[ORGANISATION_WORDS]);
+
+/// Whether a word is in a set of lower-case words: as written if it has no
+/// ASCII capital, else lower-cased.
+fn in_set(a: &str, set: &WordSet) -> bool {
     if a.bytes().all(|b| !b.is_ascii_uppercase()) {
         return set.contains(a);
     }
-    // Lower-case on the stack: this runs on every cued candidate.
-    let mut buf = [0u8; 64];
-    if a.is_ascii() && a.len() <= buf.len() {
-        let lower = &mut buf[..a.len()];
-        lower.copy_from_slice(a.as_bytes());
-        lower.make_ascii_lowercase();
-        return std::str::from_utf8(lower).is_ok_and(|w| set.contains(w));
-    }
-    set.contains(a.to_lowercase().as_str())
+    set.contains_lowercased(a)
 }
 
 /// A person's name right after a strong cue (greeting, signature, "my name is").
@@ -1145,20 +1336,30 @@ fn in_set(a: &str, set: &HashSet<&'static str>) -> bool {
 /// "Hi Will Smith" is redacted).
 pub fn person_name_cued(candidate: &str, g: &Gazetteer) -> bool {
     let s = candidate.trim();
-    let Some((words, parts)) = name_shape(s, 6) else {
+    let Some(NameShape {
+        words,
+        parts,
+        first,
+        last,
+    }) = name_shape(s, 6)
+    else {
         return false;
     };
     if words > 3 || parts == 0 {
         return false;
     }
-    let first = s.split(' ').next().unwrap_or(s);
-    let first_part = first.split('-').next().unwrap_or(first);
-    let (cue_non_names, organisation_words) = cue_sets();
-    if in_set(first, cue_non_names) || (first_part != first && in_set(first_part, cue_non_names)) {
+    let first_part = before_byte(first, b'-');
+    if in_set(first, &CUE_NON_NAME_SET)
+        || (first_part.len() < first.len() && in_set(first_part, &CUE_NON_NAME_SET))
+    {
         return false;
     }
-    let last = s.rsplit([' ', '-']).next().unwrap_or(s);
-    if words > 1 && in_set(last, organisation_words) {
+    // The last hyphen-joined part of the last word.
+    let last_part = last
+        .bytes()
+        .rposition(|b| b == b'-')
+        .map_or(last, |i| &last[i + 1..]);
+    if words > 1 && in_set(last_part, &ORGANISATION_SET) {
         return false;
     }
     !(words == 1 && g.is_not_name(first))
@@ -1195,6 +1396,9 @@ const NON_CITY_WORDS: &[&str] = &[
     "bytes", "errors", "fel", "asiakasta", "kpl", "stk", "timer", "timmar", "tuntia", "hours", "minutes", "minuter",
     "days", "dagar", "dage", "dager", "päivää",
 ];
+
+/// [`NON_CITY_WORDS`] as a set.
+static NON_CITY_SET: WordSet = WordSet::new(&[NON_CITY_WORDS]);
 
 /// Nordic postcode followed by a city: SE `NNN NN`/`NNNNN`, FI `NNNNN`,
 /// DK/NO `NNNN`, optionally with a country prefix (`SE-`, `S-`, `DK-`, `FI-`,
@@ -1251,7 +1455,7 @@ pub fn postcode_city(candidate: &str, _: &Gazetteer) -> bool {
     }
     let city_word = city.split([' ', ',', '\n', '\r']).next().unwrap_or("");
     let first_part = city_word.split('-').next().unwrap_or(city_word);
-    is_cap_word(first_part) && !in_list(first_part, NON_CITY_WORDS)
+    is_cap_word(first_part) && !NON_CITY_SET.contains_lowercased(first_part)
 }
 
 /// Suffixes that make a capitalised word a street name (SE, DK, NO, FI, IS).
@@ -1273,6 +1477,12 @@ const STREET_WORDS: &[&str] = &[
 
 /// English street words that may close a "221 Baker Street"-style address.
 const STREET_WORDS_EN: &[&str] = &["street", "road", "avenue", "lane"];
+
+/// [`STREET_WORDS`] as a set.
+static STREET_WORD_SET: WordSet = WordSet::new(&[STREET_WORDS]);
+
+/// [`STREET_WORDS_EN`] as a set.
+static STREET_WORD_EN_SET: WordSet = WordSet::new(&[STREET_WORDS_EN]);
 
 /// A house number: 1–9999, no leading zero, optionally followed by one
 /// letter ("12B", "12 B" is handled by the caller's word split).
@@ -1335,7 +1545,7 @@ pub fn street_address(candidate: &str, _: &Gazetteer) -> bool {
             }
             last = w;
         }
-        return n >= 2 && in_list(last, STREET_WORDS_EN);
+        return n >= 2 && STREET_WORD_EN_SET.contains_lowercased(last);
     }
     if !is_cap_word(first.trim_end_matches(',')) && !first.split('-').all(is_cap_word) {
         return false;
@@ -1353,7 +1563,7 @@ pub fn street_address(candidate: &str, _: &Gazetteer) -> bool {
         let bare = w.trim_end_matches(',');
         prev_street = (has_street_suffix(bare)
             && (is_cap_word(bare) || bare.split('-').all(is_cap_word)))
-            || in_list(bare, STREET_WORDS);
+            || STREET_WORD_SET.contains_lowercased(bare);
         if !prev_street && !is_cap_word(bare) {
             return false;
         }
@@ -2414,6 +2624,131 @@ mod tests {
                 "",
             ],
         );
+    }
+
+    // ---- fast paths agree with the general ones ----
+
+    #[test]
+    fn entropy_bounds_decide_like_f64() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"abcdefghijklmnopqrst".to_vec(), // all distinct: the integer lower bound decides
+            b"abcdefgabcdefgabcdefg".to_vec(), // 7 distinct: the integer upper bound decides
+            b"abcdefgh".repeat(4),            // uniform over 8: exactly 3.0 in f64 too
+            b"aaaabbccddeefghi".to_vec(),     // p = 1/4, 1/8 ×4, 1/16 ×4: exactly 3.0 too
+            b"aaaaaaaabbbbccddeeffgghhiijjkkll".to_vec(),
+            // counts 9,3,3,1×9: entropy is exactly 3 mathematically, f64 decides
+            [&b"aaaaaaaaa"[..], b"bbb", b"ccc", b"defghijkl"].concat(),
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = 1 + (state % 64) as usize;
+            let k = 2 + ((state >> 8) % 20) as usize;
+            cases.push(
+                (0..len)
+                    .map(|i| b'a' + ((state >> (i % 48)) as usize % k) as u8)
+                    .collect(),
+            );
+        }
+        for s in &cases {
+            assert_eq!(
+                entropy_at_least_3(s),
+                entropy(s) >= 3.0,
+                "{:?}",
+                String::from_utf8_lossy(s)
+            );
+        }
+    }
+
+    #[test]
+    fn cap_word_ascii_path_matches_unicode_path() {
+        let alphabet = b"Aa'Z-.1 ";
+        for len in 0..=5u32 {
+            for mut k in 0..alphabet.len().pow(len) {
+                let w: Vec<u8> = (0..len)
+                    .map(|_| {
+                        let c = alphabet[k % alphabet.len()];
+                        k /= alphabet.len();
+                        c
+                    })
+                    .collect();
+                let s = std::str::from_utf8(&w).unwrap();
+                assert_eq!(cap_word_ascii(&w), Some(is_cap_word_unicode(s)), "{s:?}");
+            }
+        }
+        // Non-ASCII words, and ASCII prefixes that decide before a non-ASCII byte.
+        for w in [
+            "Åsa",
+            "Öberg",
+            "Ærø",
+            "Sigríður",
+            "Mc’Neill",
+            "ÅSA",
+            "åsa",
+            "Ö",
+            "Ő'Ő",
+            "O’",
+            "A’’b",
+            "aÅ",
+            "AÅ",
+            "A1ö",
+            "A''ö",
+            "Ab'ö",
+        ] {
+            assert_eq!(is_cap_word(w), is_cap_word_unicode(w), "{w:?}");
+        }
+    }
+
+    #[test]
+    fn word_lookups_lower_case_like_to_lowercase() {
+        const LIST: &[&str] = &["kund", "är", "it", "support", "i̇t"];
+        static SET: WordSet = WordSet::new(&[LIST]);
+        let long = "K".repeat(70);
+        let words = [
+            "Kund",
+            "KUND",
+            "kund",
+            "Är",
+            "ÄR",
+            "är",
+            "It",
+            "IT",
+            "İt",
+            "\u{212A}und",
+            "Support",
+            "SUPPORT",
+            "Supports",
+            "",
+            "Σ",
+            long.as_str(),
+        ];
+        for w in words {
+            let want = LIST.contains(&w.to_lowercase().as_str());
+            assert_eq!(SET.contains_lowercased(w), want, "{w:?}");
+            assert_eq!(SET.contains(w), LIST.contains(&w), "{w:?}");
+        }
+    }
+
+    #[test]
+    fn split_byte_splits_like_str_split() {
+        for s in [
+            "",
+            " ",
+            "a",
+            "Anna Karin",
+            " Anna  Karin ",
+            "Åsa Öberg-Lind",
+            "--",
+            "a-",
+        ] {
+            for sep in [b' ', b'-'] {
+                let want: Vec<&str> = s.split(char::from(sep)).collect();
+                assert_eq!(split_byte(s, sep).collect::<Vec<_>>(), want, "{s:?}");
+                assert_eq!(before_byte(s, sep), want[0], "{s:?}");
+            }
+        }
     }
 
     // ---- robustness ----
