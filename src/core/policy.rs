@@ -146,8 +146,8 @@ pub struct FieldPolicy {
     pub route: RouteTemplate,
     pub direction: Direction,
     pub mode: Mode,
-    rules: Vec<(Vec<String>, FieldAction)>,
-    html: Vec<Vec<String>>,
+    rules: Vec<(Vec<Segment>, FieldAction)>,
+    html: Vec<Vec<Segment>>,
     pub otherwise: Otherwise,
     /// Audiences this policy is for; empty: everybody.
     pub audiences: Vec<String>,
@@ -173,14 +173,40 @@ fn glob(pattern: &str, text: &str) -> bool {
     }
 }
 
+/// One segment of a path pattern. Whether it holds a `*` is looked up once:
+/// most segments are plain names, compared without the glob walk (every
+/// rule is matched at every object key of a body).
+#[derive(Debug, Clone)]
+struct Segment {
+    text: String,
+    wild: bool,
+}
+
+impl Segment {
+    fn new(text: &str) -> Self {
+        Segment {
+            text: text.to_string(),
+            wild: text.contains('*'),
+        }
+    }
+
+    fn matches(&self, s: &str) -> bool {
+        if self.wild {
+            glob(&self.text, s)
+        } else {
+            self.text == s
+        }
+    }
+}
+
 /// Whether path pattern segments match a concrete path (array indices already removed).
-fn path_matches(pattern: &[String], path: &[&str]) -> bool {
-    pattern.len() == path.len() && pattern.iter().zip(path).all(|(p, s)| glob(p, s))
+fn path_matches(pattern: &[Segment], path: &[&str]) -> bool {
+    pattern.len() == path.len() && pattern.iter().zip(path).all(|(p, s)| p.matches(s))
 }
 
 /// Whether some descendant of `path` could match `pattern`.
-fn is_ancestor(pattern: &[String], path: &[&str]) -> bool {
-    pattern.len() > path.len() && pattern.iter().zip(path).all(|(p, s)| glob(p, s))
+fn is_ancestor(pattern: &[Segment], path: &[&str]) -> bool {
+    pattern.len() > path.len() && pattern.iter().zip(path).all(|(p, s)| p.matches(s))
 }
 
 impl FieldPolicy {
@@ -196,7 +222,7 @@ impl FieldPolicy {
         html: Vec<String>,
         otherwise: Otherwise,
     ) -> Self {
-        let split = |p: &str| p.split('.').map(str::to_string).collect::<Vec<_>>();
+        let split = |p: &str| p.split('.').map(Segment::new).collect::<Vec<_>>();
         let rules = rules.iter().map(|(p, a)| (split(p), *a)).collect();
         let html = html.iter().map(|p| split(p)).collect();
         FieldPolicy {
