@@ -231,6 +231,55 @@ enum Seg {
     Index(usize),
 }
 
+/// The path of the current value: its segments (for policy decisions) and
+/// its display form (`tickets[2].subject`, for findings), kept in step so
+/// that the display form costs a key's length per member instead of a
+/// rebuild per scanned value.
+#[derive(Debug, Default)]
+struct Path {
+    segs: Vec<Seg>,
+    /// Length of `display` before each segment.
+    marks: Vec<usize>,
+    display: String,
+}
+
+impl Path {
+    fn push_key(&mut self, key: String) {
+        self.marks.push(self.display.len());
+        if !self.display.is_empty() {
+            self.display.push('.');
+        }
+        self.display.push_str(&key);
+        self.segs.push(Seg::Key(key));
+    }
+
+    /// Enters an array, at its first element.
+    fn push_index(&mut self) {
+        self.marks.push(self.display.len());
+        self.display.push_str("[0]");
+        self.segs.push(Seg::Index(0));
+    }
+
+    /// Moves to the next element of the innermost array.
+    fn next_index(&mut self) {
+        let (Some(Seg::Index(n)), Some(&mark)) = (self.segs.last_mut(), self.marks.last()) else {
+            return;
+        };
+        *n += 1;
+        self.display.truncate(mark);
+        self.display.push('[');
+        push_decimal(&mut self.display, *n);
+        self.display.push(']');
+    }
+
+    fn pop(&mut self) -> Option<Seg> {
+        if let Some(mark) = self.marks.pop() {
+            self.display.truncate(mark);
+        }
+        self.segs.pop()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum St {
     Value,
@@ -250,7 +299,7 @@ enum St {
 /// A streaming JSON redactor for one body (or one JSON-lines stream).
 pub(crate) struct JsonRewriter {
     policy: Arc<FieldPolicy>,
-    html_fields: Vec<String>,
+    html_fields: Vec<KeyGlob>,
     mode: Mode,
     key: PseudonymKey,
     multi: bool,
@@ -259,11 +308,9 @@ pub(crate) struct JsonRewriter {
     esc: u8,
     offset: u64,
     stack: Vec<Frame>,
-    path: Vec<Seg>,
+    path: Path,
     /// Key strings of members already left, reused for the next keys.
     spare_keys: Vec<String>,
-    /// The display path of the scanned value, rebuilt in place per value.
-    display: String,
     key_raw: Vec<u8>,
     key_start: u64,
     /// Separator and whitespace held until we know whether the next member stays.
@@ -294,10 +341,33 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-fn glob(p: &str, t: &str) -> bool {
-    match p.split_once('*') {
-        None => p == t,
-        Some((h, tl)) => t.len() >= h.len() + tl.len() && t.starts_with(h) && t.ends_with(tl),
+/// An `html_fields` pattern (`*` matches any run), split at its `*` once:
+/// it is matched against the key of every scanned string.
+struct KeyGlob {
+    head: String,
+    tail: Option<String>,
+}
+
+impl KeyGlob {
+    fn new(pattern: &str) -> Self {
+        let (head, tail) = match pattern.split_once('*') {
+            None => (pattern, None),
+            Some((h, t)) => (h, Some(t.to_string())),
+        };
+        KeyGlob {
+            head: head.to_string(),
+            tail,
+        }
+    }
+
+    fn matches(&self, t: &str) -> bool {
+        let h = self.head.as_str();
+        match &self.tail {
+            None => h == t,
+            Some(tl) => {
+                t.len() >= h.len() + tl.len() && t.starts_with(h) && t.ends_with(tl.as_str())
+            }
+        }
     }
 }
 
@@ -312,16 +382,19 @@ impl JsonRewriter {
         JsonRewriter {
             mode: policy.mode,
             policy,
-            html_fields: settings.html_fields.clone(),
+            html_fields: settings
+                .html_fields
+                .iter()
+                .map(|p| KeyGlob::new(p))
+                .collect(),
             key,
             multi,
             st: St::Value,
             esc: 0,
             offset: 0,
             stack: Vec::new(),
-            path: Vec::new(),
+            path: Path::default(),
             spare_keys: Vec::new(),
-            display: String::new(),
             key_raw: Vec::new(),
             key_start: 0,
             held: Vec::new(),
@@ -359,34 +432,12 @@ impl JsonRewriter {
 
     /// The display path of the current value (`tickets[2].subject`).
     fn display_path(&self) -> String {
-        let mut s = String::new();
-        self.write_display_path(&mut s);
-        s
-    }
-
-    /// Writes the display path into `s` (reused per value: no allocation).
-    fn write_display_path(&self, s: &mut String) {
-        s.clear();
-        for seg in &self.path {
-            match seg {
-                Seg::Index(i) => {
-                    s.push('[');
-                    push_decimal(s, *i);
-                    s.push(']');
-                }
-                Seg::Key(k) => {
-                    if !s.is_empty() {
-                        s.push('.');
-                    }
-                    s.push_str(k);
-                }
-            }
-        }
+        self.path.display.clone()
     }
 
     /// Object keys of the current path (array indices are not part of policy paths).
     fn keys(&self) -> impl DoubleEndedIterator<Item = &str> {
-        self.path.iter().filter_map(|s| match s {
+        self.path.segs.iter().filter_map(|s| match s {
             Seg::Key(k) => Some(k.as_str()),
             Seg::Index(_) => None,
         })
@@ -655,9 +706,7 @@ impl JsonRewriter {
                 (b',', Some((false, _))) => {
                     let sink = self.parent_sink();
                     self.write(sink, b",", out);
-                    if let Some(Seg::Index(n)) = self.path.last_mut() {
-                        *n += 1;
-                    }
+                    self.path.next_index();
                     self.st = St::Value;
                 }
                 (b'}', Some((true, _))) | (b']', Some((false, _))) => self.close(b, out),
@@ -770,7 +819,7 @@ impl JsonRewriter {
     fn end_key(&mut self, out: &mut Vec<u8>) {
         let mut key = self.spare_keys.pop().unwrap_or_default();
         unescape_key_into(&self.key_raw, &mut key);
-        self.path.push(Seg::Key(key));
+        self.path.push_key(key);
         self.st = St::Colon;
         let Some(frame) = self.stack.last() else {
             return;
@@ -809,7 +858,7 @@ impl JsonRewriter {
     fn ticket_relative(&self) -> Option<(Vec<String>, bool)> {
         let t = self.tagging.as_ref()?;
         let keys = self.policy_path();
-        let in_array = self.path.iter().any(|s| matches!(s, Seg::Index(_)));
+        let in_array = self.path.segs.iter().any(|s| matches!(s, Seg::Index(_)));
         keys.starts_with(
             &t.target
                 .ticket
@@ -962,7 +1011,7 @@ impl JsonRewriter {
                     emitted_any: false,
                 });
                 if b == b'[' {
-                    self.path.push(Seg::Index(0));
+                    self.path.push_index();
                     self.st = St::ValueOrEnd;
                 } else {
                     self.held.clear();
@@ -981,18 +1030,15 @@ impl JsonRewriter {
                     } else {
                         Encoding::Json
                     };
-                    let mut path = std::mem::take(&mut self.display);
-                    self.write_display_path(&mut path);
                     self.scanner.reset(
                         engine,
                         &self.key,
                         enc,
                         at + 1,
-                        field,
-                        &path,
+                        &field,
+                        &self.path.display,
                         self.mode == Mode::Shadow,
                     );
-                    self.display = path;
                 }
                 if sink == Sink::Base64 {
                     let path = self.display_path();
@@ -1036,7 +1082,7 @@ impl JsonRewriter {
     fn is_html(&self) -> bool {
         let key = self.last_key();
         self.with_policy_path(|path| self.policy.is_html(path))
-            || self.html_fields.iter().any(|g| glob(g, key))
+            || self.html_fields.iter().any(|g| g.matches(key))
     }
 
     /// Turns a policy decision into a sink, recording drops and hashes.
@@ -1098,7 +1144,7 @@ impl JsonRewriter {
         match self.value_sink {
             Sink::Scan => self.scanner.push(engine, &self.key, run, out)?,
             Sink::Base64 => {
-                let field = engine.field_ctx(self.last_key());
+                let field = engine.field_ctx(self.last_key()).into_owned();
                 let mut cx = B64Ctx {
                     engine,
                     key: &self.key,
@@ -1117,7 +1163,7 @@ impl JsonRewriter {
             self.findings.append(&mut self.scanner.findings);
         }
         if self.value_sink == Sink::Base64 {
-            let field = engine.field_ctx(self.last_key());
+            let field = engine.field_ctx(self.last_key()).into_owned();
             let mut cx = B64Ctx {
                 engine,
                 key: &self.key,
@@ -1143,8 +1189,6 @@ impl JsonRewriter {
         self.end_capture(false);
         let field = (self.value_sink == Sink::Scan).then(|| engine.field_ctx(self.last_key()));
         if let Some(field) = field.filter(|f| f.whole.is_some() || !engine.digits_inert(&num)) {
-            let mut path = std::mem::take(&mut self.display);
-            self.write_display_path(&mut path);
             let mut text = std::mem::take(&mut self.num_text);
             text.clear();
             self.scanner.reset(
@@ -1152,11 +1196,10 @@ impl JsonRewriter {
                 &self.key,
                 Encoding::Plain,
                 self.num_start,
-                field,
-                &path,
+                &field,
+                &self.path.display,
                 self.mode == Mode::Shadow,
             );
-            self.display = path;
             self.scanner.push(engine, &self.key, &num, &mut text)?;
             self.scanner.finish(engine, &self.key, &mut text)?;
             self.findings.append(&mut self.scanner.findings);
@@ -1317,12 +1360,21 @@ fn unescape_key(raw: &[u8]) -> String {
 fn unescape_key_into(raw: &[u8], key: &mut String) {
     key.clear();
     if !raw.contains(&b'\\') {
-        key.push_str(&String::from_utf8_lossy(raw));
+        push_lossy(raw, key);
         return;
     }
     let quoted = [b"\"".as_slice(), raw, b"\""].concat();
     match serde_json::from_slice::<String>(&quoted) {
         Ok(k) => key.push_str(&k),
-        Err(_) => key.push_str(&String::from_utf8_lossy(raw)),
+        Err(_) => push_lossy(raw, key),
+    }
+}
+
+/// Appends `raw` as text, invalid UTF-8 replaced. Valid input (every key in
+/// practice) is checked by `from_utf8`, much cheaper than the lossy walk.
+fn push_lossy(raw: &[u8], s: &mut String) {
+    match std::str::from_utf8(raw) {
+        Ok(text) => s.push_str(text),
+        Err(_) => s.push_str(&String::from_utf8_lossy(raw)),
     }
 }
