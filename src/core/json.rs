@@ -18,6 +18,9 @@ use super::policy::{Attachments, FieldAction, FieldPolicy, Mode};
 use super::ruleset::Settings;
 use super::scanner::{json_escape, Scanner};
 
+mod key_cache;
+use key_cache::{KeyCache, Node, Resolved, ROOT};
+
 /// Longest member value (`tags`, custom fields) held back for merging.
 const MAX_DIVERT: usize = 64 * 1024;
 /// Longest requester value kept (in memory only) for the registry lookup.
@@ -223,6 +226,8 @@ struct Frame {
     decide: bool,
     sink: Sink,
     emitted_any: bool,
+    /// The container's key path.
+    node: Node,
 }
 
 #[derive(Debug, Clone)]
@@ -319,6 +324,9 @@ pub(crate) struct JsonRewriter {
     member_out: Sink,
     /// Decision for the current member's value, made at its key.
     member_decision: (Option<FieldAction>, bool),
+    /// The current member's key path.
+    member: Node,
+    cache: KeyCache,
     /// Sink of the scalar being read.
     value_sink: Sink,
     num: Vec<u8>,
@@ -379,14 +387,16 @@ impl JsonRewriter {
         key: PseudonymKey,
         multi: bool,
     ) -> Self {
+        let html_fields: Vec<KeyGlob> = settings
+            .html_fields
+            .iter()
+            .map(|p| KeyGlob::new(p))
+            .collect();
+        let root = resolve(&policy, &html_fields, engine, &[]);
         JsonRewriter {
             mode: policy.mode,
             policy,
-            html_fields: settings
-                .html_fields
-                .iter()
-                .map(|p| KeyGlob::new(p))
-                .collect(),
+            html_fields,
             key,
             multi,
             st: St::Value,
@@ -400,6 +410,8 @@ impl JsonRewriter {
             held: Vec::new(),
             member_out: Sink::Copy,
             member_decision: (None, false),
+            member: ROOT,
+            cache: KeyCache::new(root),
             value_sink: Sink::Copy,
             num: Vec::new(),
             num_start: 0,
@@ -638,7 +650,7 @@ impl JsonRewriter {
         let at = self.offset + i as u64;
         match self.st {
             St::Str => return self.string_bytes(engine, chunk, i, out),
-            St::KeyStr => return self.key_bytes(chunk, i, out),
+            St::KeyStr => return self.key_bytes(engine, chunk, i, out),
             St::Number => {
                 let b = chunk[i];
                 if b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E') {
@@ -797,6 +809,7 @@ impl JsonRewriter {
 
     fn key_bytes(
         &mut self,
+        engine: &Engine,
         chunk: &[u8],
         i: usize,
         out: &mut Vec<u8>,
@@ -810,16 +823,14 @@ impl JsonRewriter {
             });
         }
         if closed {
-            self.end_key(out);
+            self.end_key(engine, out);
             return Ok(end + 1);
         }
         Ok(end)
     }
 
-    fn end_key(&mut self, out: &mut Vec<u8>) {
-        let mut key = self.spare_keys.pop().unwrap_or_default();
-        unescape_key_into(&self.key_raw, &mut key);
-        self.path.push_key(key);
+    fn end_key(&mut self, engine: &Engine, out: &mut Vec<u8>) {
+        self.member = self.enter_key(engine);
         self.st = St::Colon;
         let Some(frame) = self.stack.last() else {
             return;
@@ -829,7 +840,8 @@ impl JsonRewriter {
             self.member_decision = (frame.action, false);
         } else {
             let inherited = frame.action;
-            let d = self.with_policy_path(|path| self.policy.decide(path, inherited));
+            let rules = self.cache.resolution(self.member).rules;
+            let d = self.policy.decide_with(rules, inherited);
             self.member_decision = (d.action, d.rules_below);
             let dropped = d.action == Some(FieldAction::Drop) && self.mode != Mode::Shadow;
             self.member_out = if dropped { Sink::Discard } else { Sink::Copy };
@@ -850,6 +862,46 @@ impl JsonRewriter {
         write_to(sink, &mut self.hasher, b"\"", out);
         write_to(sink, &mut self.hasher, &self.key_raw, out);
         write_to(sink, &mut self.hasher, b"\"", out);
+    }
+
+    /// Pushes the key just read onto the path and resolves its key path:
+    /// from the cache, or now (then cached if there is room).
+    fn enter_key(&mut self, engine: &Engine) -> Node {
+        let parent = self.stack.last().and_then(|f| f.node);
+        let mut key = self.spare_keys.pop().unwrap_or_default();
+        if let Some(node) = self.cache.get(parent, &self.key_raw) {
+            key.clone_from(&self.cache.resolution(node).name);
+            self.path.push_key(key);
+            return node;
+        }
+        unescape_key_into(&self.key_raw, &mut key);
+        self.path.push_key(key);
+        let resolved = self.resolve_path(engine);
+        self.cache.insert(parent, &self.key_raw, resolved)
+    }
+
+    /// Resolves the current key path without the cache.
+    fn resolve_path(&self, engine: &Engine) -> Resolved {
+        self.with_policy_path(|path| resolve(&self.policy, &self.html_fields, engine, path))
+    }
+
+    /// The key path of the value that starts (or ends) now.
+    fn value_node(&self) -> Node {
+        match self.stack.last() {
+            None => ROOT,
+            Some(f) if f.is_object => self.member,
+            Some(f) => f.node,
+        }
+    }
+
+    /// [`Self::value_node`], resolved into the cache's spare if it is not cached.
+    fn resolve_value(&mut self, engine: &Engine) -> Node {
+        let node = self.value_node();
+        if node.is_none() {
+            let resolved = self.resolve_path(engine);
+            self.cache.set_spare(resolved);
+        }
+        node
     }
 
     /// Path relative to the ticket object, if the current path is inside it.
@@ -1003,12 +1055,14 @@ impl JsonRewriter {
                     && sink != Sink::Discard
                     && (rules_below || action.is_none() || whole_root);
                 self.write(sink, &[b], out);
+                let node = self.value_node();
                 self.stack.push(Frame {
                     is_object: b == b'{',
                     action,
                     decide,
                     sink,
                     emitted_any: false,
+                    node,
                 });
                 if b == b'[' {
                     self.path.push_index();
@@ -1023,9 +1077,9 @@ impl JsonRewriter {
                 self.esc = 0;
                 self.write(sink, b"\"", out);
                 if sink == Sink::Scan {
-                    let field = engine.field_ctx(self.last_key());
-                    let html = self.is_html();
-                    let enc = if html {
+                    let node = self.resolve_value(engine);
+                    let r = self.cache.resolution(node);
+                    let enc = if r.html {
                         Encoding::JsonHtml
                     } else {
                         Encoding::Json
@@ -1035,7 +1089,7 @@ impl JsonRewriter {
                         &self.key,
                         enc,
                         at + 1,
-                        &field,
+                        &r.field,
                         &self.path.display,
                         self.mode == Mode::Shadow,
                     );
@@ -1077,12 +1131,6 @@ impl JsonRewriter {
     /// one element would leave its comma behind).
     fn not_droppable(&self) -> bool {
         self.stack.last().is_none_or(|f| !f.is_object)
-    }
-
-    fn is_html(&self) -> bool {
-        let key = self.last_key();
-        self.with_policy_path(|path| self.policy.is_html(path))
-            || self.html_fields.iter().any(|g| g.matches(key))
     }
 
     /// Turns a policy decision into a sink, recording drops and hashes.
@@ -1187,7 +1235,8 @@ impl JsonRewriter {
         let num = std::mem::take(&mut self.num);
         self.capture_bytes(&num);
         self.end_capture(false);
-        let field = (self.value_sink == Sink::Scan).then(|| engine.field_ctx(self.last_key()));
+        let node = (self.value_sink == Sink::Scan).then(|| self.resolve_value(engine));
+        let field = node.map(|n| &self.cache.resolution(n).field);
         if let Some(field) = field.filter(|f| f.whole.is_some() || !engine.digits_inert(&num)) {
             let mut text = std::mem::take(&mut self.num_text);
             text.clear();
@@ -1196,7 +1245,7 @@ impl JsonRewriter {
                 &self.key,
                 Encoding::Plain,
                 self.num_start,
-                &field,
+                field,
                 &self.path.display,
                 self.mode == Mode::Shadow,
             );
@@ -1333,6 +1382,17 @@ fn control_at(bytes: &[u8]) -> Option<usize> {
         base += block.len();
     }
     None
+}
+
+/// Resolves a key path (see [`Resolved`]).
+fn resolve(policy: &FieldPolicy, html: &[KeyGlob], engine: &Engine, path: &[&str]) -> Resolved {
+    let name = path.last().copied().unwrap_or("");
+    Resolved {
+        name: name.to_string(),
+        rules: policy.rules_at(path),
+        html: policy.is_html(path) || html.iter().any(|g| g.matches(name)),
+        field: engine.field_ctx(name).into_owned(),
+    }
 }
 
 /// Appends `n` in decimal (no formatter on the per-value path).

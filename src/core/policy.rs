@@ -300,13 +300,25 @@ impl FieldPolicy {
     /// When several patterns match, the most protective action wins
     /// (drop > hash > scan > keep).
     pub fn decide(&self, path: &[&str], inherited: Option<FieldAction>) -> Decision {
-        let explicit = self
-            .rules
-            .iter()
-            .filter(|(p, _)| path_matches(p, path))
-            .map(|(_, a)| *a)
-            .max();
-        let below = self.rules.iter().any(|(p, _)| is_ancestor(p, path));
+        self.decide_with(self.rules_at(path), inherited)
+    }
+
+    /// What the rules say about `path` itself (see [`Rules`]).
+    pub fn rules_at(&self, path: &[&str]) -> Rules {
+        Rules {
+            explicit: self
+                .rules
+                .iter()
+                .filter(|(p, _)| path_matches(p, path))
+                .map(|(_, a)| *a)
+                .max(),
+            below: self.rules.iter().any(|(p, _)| is_ancestor(p, path)),
+        }
+    }
+
+    /// [`FieldPolicy::decide`] from the rules at the path.
+    pub fn decide_with(&self, rules: Rules, inherited: Option<FieldAction>) -> Decision {
+        let Rules { explicit, below } = rules;
         match explicit.or(inherited) {
             Some(action) => Decision {
                 action: Some(action),
@@ -327,6 +339,16 @@ impl FieldPolicy {
     pub fn is_html(&self, path: &[&str]) -> bool {
         self.html.iter().any(|p| path_matches(p, path))
     }
+}
+
+/// What the rules say about one path before inheritance: it depends on the
+/// path alone, so the JSON walk can resolve it once per distinct path.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// The most protective action of the patterns matching the path.
+    explicit: Option<FieldAction>,
+    /// Whether some pattern targets a descendant.
+    below: bool,
 }
 
 /// The decision for one JSON node.
