@@ -228,6 +228,8 @@ struct Frame {
     emitted_any: bool,
     /// The container's key path.
     node: Node,
+    /// The key path of its last member so far.
+    prev: Node,
 }
 
 #[derive(Debug, Clone)]
@@ -867,9 +869,18 @@ impl JsonRewriter {
     /// Pushes the key just read onto the path and resolves its key path:
     /// from the cache, or now (then cached if there is room).
     fn enter_key(&mut self, engine: &Engine) -> Node {
-        let parent = self.stack.last().and_then(|f| f.node);
+        let (parent, prev) = self.stack.last().map_or((None, None), |f| (f.node, f.prev));
+        let node = self.resolve_key(engine, parent, prev);
+        if let Some(f) = self.stack.last_mut() {
+            f.prev = node;
+        }
+        node
+    }
+
+    /// [`Self::enter_key`] in an object at `parent`, after member `prev`.
+    fn resolve_key(&mut self, engine: &Engine, parent: Node, prev: Node) -> Node {
         let mut key = self.spare_keys.pop().unwrap_or_default();
-        if let Some(node) = self.cache.get(parent, &self.key_raw) {
+        if let Some(node) = self.cache.get(parent, prev, &self.key_raw) {
             key.clone_from(&self.cache.resolution(node).name);
             self.path.push_key(key);
             return node;
@@ -877,7 +888,7 @@ impl JsonRewriter {
         unescape_key_into(&self.key_raw, &mut key);
         self.path.push_key(key);
         let resolved = self.resolve_path(engine);
-        self.cache.insert(parent, &self.key_raw, resolved)
+        self.cache.insert(parent, prev, &self.key_raw, resolved)
     }
 
     /// Resolves the current key path without the cache.
@@ -933,6 +944,9 @@ impl JsonRewriter {
     /// (`tags`, custom fields of the ticket): then its key is held back and
     /// its value diverted.
     fn defer_member(&mut self) -> bool {
+        if self.tagging.is_none() {
+            return false;
+        }
         let Some((rel, false)) = self.ticket_relative() else {
             return false;
         };
@@ -950,6 +964,9 @@ impl JsonRewriter {
 
     /// Starts capturing a requester (or rule) field's value.
     fn maybe_capture(&mut self) {
+        if self.tagging.is_none() {
+            return;
+        }
         let rel = self.ticket_relative();
         if let (Some(t), Some((rel, _))) = (self.tagging.as_mut(), rel) {
             if t.wants(&rel) {
@@ -1063,6 +1080,7 @@ impl JsonRewriter {
                     sink,
                     emitted_any: false,
                     node,
+                    prev: None,
                 });
                 if b == b'[' {
                     self.path.push_index();
