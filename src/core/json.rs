@@ -234,7 +234,11 @@ struct Frame {
 
 #[derive(Debug, Clone)]
 enum Seg {
-    Key(String),
+    /// Where the key's text is in [`Path::display`].
+    Key {
+        start: usize,
+        end: usize,
+    },
     Index(usize),
 }
 
@@ -251,13 +255,23 @@ struct Path {
 }
 
 impl Path {
-    fn push_key(&mut self, key: String) {
+    fn push_key(&mut self, key: &str) {
         self.marks.push(self.display.len());
         if !self.display.is_empty() {
             self.display.push('.');
         }
-        self.display.push_str(&key);
-        self.segs.push(Seg::Key(key));
+        let start = self.display.len();
+        self.display.push_str(key);
+        let end = self.display.len();
+        self.segs.push(Seg::Key { start, end });
+    }
+
+    /// The object keys (array indices are not part of policy paths).
+    fn keys(&self) -> impl DoubleEndedIterator<Item = &str> {
+        self.segs.iter().filter_map(|s| match *s {
+            Seg::Key { start, end } => Some(&self.display[start..end]),
+            Seg::Index(_) => None,
+        })
     }
 
     /// Enters an array, at its first element.
@@ -279,11 +293,11 @@ impl Path {
         self.display.push(']');
     }
 
-    fn pop(&mut self) -> Option<Seg> {
+    fn pop(&mut self) {
         if let Some(mark) = self.marks.pop() {
             self.display.truncate(mark);
         }
-        self.segs.pop()
+        self.segs.pop();
     }
 }
 
@@ -316,8 +330,8 @@ pub(crate) struct JsonRewriter {
     offset: u64,
     stack: Vec<Frame>,
     path: Path,
-    /// Key strings of members already left, reused for the next keys.
-    spare_keys: Vec<String>,
+    /// The key just read, unescaped (when not cached).
+    key_text: String,
     key_raw: Vec<u8>,
     key_start: u64,
     /// Separator and whitespace held until we know whether the next member stays.
@@ -406,7 +420,7 @@ impl JsonRewriter {
             offset: 0,
             stack: Vec::new(),
             path: Path::default(),
-            spare_keys: Vec::new(),
+            key_text: String::new(),
             key_raw: Vec::new(),
             key_start: 0,
             held: Vec::new(),
@@ -451,10 +465,7 @@ impl JsonRewriter {
 
     /// Object keys of the current path (array indices are not part of policy paths).
     fn keys(&self) -> impl DoubleEndedIterator<Item = &str> {
-        self.path.segs.iter().filter_map(|s| match s {
-            Seg::Key(k) => Some(k.as_str()),
-            Seg::Index(_) => None,
-        })
+        self.path.keys()
     }
 
     fn last_key(&self) -> &str {
@@ -879,14 +890,12 @@ impl JsonRewriter {
 
     /// [`Self::enter_key`] in an object at `parent`, after member `prev`.
     fn resolve_key(&mut self, engine: &Engine, parent: Node, prev: Node) -> Node {
-        let mut key = self.spare_keys.pop().unwrap_or_default();
         if let Some(node) = self.cache.get(parent, prev, &self.key_raw) {
-            key.clone_from(&self.cache.resolution(node).name);
-            self.path.push_key(key);
+            self.path.push_key(&self.cache.resolution(node).name);
             return node;
         }
-        unescape_key_into(&self.key_raw, &mut key);
-        self.path.push_key(key);
+        unescape_key_into(&self.key_raw, &mut self.key_text);
+        self.path.push_key(&self.key_text);
         let resolved = self.resolve_path(engine);
         self.cache.insert(parent, prev, &self.key_raw, resolved)
     }
@@ -1331,9 +1340,7 @@ impl JsonRewriter {
             }
         }
         if self.stack.last().is_some_and(|f| f.is_object) {
-            if let Some(Seg::Key(k)) = self.path.pop() {
-                self.spare_keys.push(k);
-            }
+            self.path.pop();
         }
         self.st = if self.stack.is_empty() {
             St::Done
