@@ -477,7 +477,7 @@ impl JsonRewriter {
     }
 
     /// Runs `f` on the policy path without allocating for paths of up to
-    /// 16 keys (this runs for every member and every string).
+    /// 16 keys (this runs for every key path not cached).
     fn with_policy_path<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
         let mut buf = [""; 16];
         let mut n = 0;
