@@ -61,6 +61,16 @@ scan = ["description"]
 otherwise = "drop"
 
 [[policy]]
+id = "fd.paths"
+profile = "freshdesk"
+route = "POST /paths"
+direction = "request"
+keep = ["a.x", "b.body"]
+scan = ["a.body", "b.x", "c.body"]
+html = ["a.body"]
+otherwise = "drop"
+
+[[policy]]
 id = "fd.nothing"
 profile = "freshdesk"
 route = "POST /nothing"
@@ -339,4 +349,48 @@ fn jsonl_redacts_each_line() {
         String::from_utf8(out).unwrap(),
         "{\"a\":\"[REDACTED:pnr]\"}\n\n[1]\n\"x\"\n"
     );
+}
+
+/// The same key under different parents is treated by its own path each
+/// time (key resolutions are cached per path: a cache keyed by the key
+/// alone would keep `b.x` or scan `c.body` as HTML), also once the cache is
+/// full (many distinct keys first) and when a path comes back.
+#[test]
+fn same_key_under_different_parents_keeps_its_own_treatment() {
+    let body = r#""a":{"x":"pnr 19811218-9876","body":"<b>pnr 811218&#45;9876</b>","y":"z"},"b":{"x":["pnr 19811218-9876","ok"],"body":"pnr 19811218-9876","y":"z"},"c":{"body":"pnr 811218&#45;9876"},"a":{"x":"pnr 19811218-9876","body":"<b>pnr 811218&#45;9876</b>"}"#;
+    let want = r#"{"a":{"x":"pnr 19811218-9876","body":"<b>pnr [REDACTED:pnr]</b>"},"b":{"x":["pnr [REDACTED:pnr]","ok"],"body":"pnr 19811218-9876"},"c":{"body":"pnr 811218&#45;9876"},"a":{"x":"pnr 19811218-9876","body":"<b>pnr [REDACTED:pnr]</b>"}}"#;
+    let filler: Vec<String> = (0..600).map(|i| format!(r#""k{i}":0"#)).collect();
+    let spec = StreamSpec {
+        format: Format::Json,
+        profile: "freshdesk",
+        method: "POST",
+        path: "/paths",
+        direction: Direction::Request,
+        audience: None,
+    };
+    for input in [
+        format!("{{{body}}}"),
+        format!(r#"{{"f":{{{}}},{body}}}"#, filler.join(",")),
+    ] {
+        let rules = rules();
+        let key = PseudonymKey::new(b"k".to_vec());
+        let (out, findings) = redact_all(&rules, &spec, &key, input.as_bytes()).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+        let paths: Vec<_> = findings
+            .iter()
+            .map(|f| (f.detector.as_ref(), f.path.as_str()))
+            .filter(|(_, p)| *p != "f")
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("pnr", "a.body"),
+                ("policy.drop", "a.y"),
+                ("pnr", "b.x[0]"),
+                ("policy.drop", "b.y"),
+                ("pnr", "a.body")
+            ]
+        );
+    }
+    assert_eq!(run("POST /paths", &format!("{{{body}}}")).unwrap(), want);
 }

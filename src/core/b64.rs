@@ -280,7 +280,7 @@ impl B64Inspector {
                 cx.key,
                 enc,
                 0,
-                cx.field.clone(),
+                &cx.field,
                 &self.path,
                 self.shadow,
             );

@@ -8,6 +8,8 @@
 //! *where* something could start, cheaply, and runs each detector's small
 //! anchored regex and validator only there.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use aho_corasick::dfa::DFA;
@@ -229,12 +231,17 @@ impl Engine {
         &self.by_kind[k as usize]
     }
 
-    /// What a JSON field name (last path segment) brings into context.
-    pub fn field_ctx(&self, key: &str) -> FieldCtx {
-        let mut ctx = self.field_exact.get(key).cloned().unwrap_or_default();
+    /// What a JSON field name (last path segment) brings into context:
+    /// borrowed unless glob fields add to it (no allocation per value).
+    pub fn field_ctx(&self, key: &str) -> Cow<'_, FieldCtx> {
+        static NONE: FieldCtx = FieldCtx {
+            context_ok: Vec::new(),
+            whole: None,
+        };
+        let mut ctx = Cow::Borrowed(self.field_exact.get(key).unwrap_or(&NONE));
         for (glob, det, whole) in &self.field_globs {
             if glob_match(glob, key) {
-                add_field(&mut ctx, *det, *whole);
+                add_field(ctx.to_mut(), *det, *whole);
             }
         }
         ctx

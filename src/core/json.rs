@@ -18,6 +18,9 @@ use super::policy::{Attachments, FieldAction, FieldPolicy, Mode};
 use super::ruleset::Settings;
 use super::scanner::{json_escape, Scanner};
 
+mod key_cache;
+use key_cache::{KeyCache, Node, Resolved, ROOT};
+
 /// Longest member value (`tags`, custom fields) held back for merging.
 const MAX_DIVERT: usize = 64 * 1024;
 /// Longest requester value kept (in memory only) for the registry lookup.
@@ -223,12 +226,79 @@ struct Frame {
     decide: bool,
     sink: Sink,
     emitted_any: bool,
+    /// The container's key path.
+    node: Node,
+    /// The key path of its last member so far.
+    prev: Node,
 }
 
 #[derive(Debug, Clone)]
 enum Seg {
-    Key(String),
+    /// Where the key's text is in [`Path::display`].
+    Key {
+        start: usize,
+        end: usize,
+    },
     Index(usize),
+}
+
+/// The path of the current value: its segments (for policy decisions) and
+/// its display form (`tickets[2].subject`, for findings), kept in step so
+/// that the display form costs a key's length per member instead of a
+/// rebuild per scanned value.
+#[derive(Debug, Default)]
+struct Path {
+    segs: Vec<Seg>,
+    /// Length of `display` before each segment.
+    marks: Vec<usize>,
+    display: String,
+}
+
+impl Path {
+    fn push_key(&mut self, key: &str) {
+        self.marks.push(self.display.len());
+        if !self.display.is_empty() {
+            self.display.push('.');
+        }
+        let start = self.display.len();
+        self.display.push_str(key);
+        let end = self.display.len();
+        self.segs.push(Seg::Key { start, end });
+    }
+
+    /// The object keys (array indices are not part of policy paths).
+    fn keys(&self) -> impl DoubleEndedIterator<Item = &str> {
+        self.segs.iter().filter_map(|s| match *s {
+            Seg::Key { start, end } => Some(&self.display[start..end]),
+            Seg::Index(_) => None,
+        })
+    }
+
+    /// Enters an array, at its first element.
+    fn push_index(&mut self) {
+        self.marks.push(self.display.len());
+        self.display.push_str("[0]");
+        self.segs.push(Seg::Index(0));
+    }
+
+    /// Moves to the next element of the innermost array.
+    fn next_index(&mut self) {
+        let (Some(Seg::Index(n)), Some(&mark)) = (self.segs.last_mut(), self.marks.last()) else {
+            return;
+        };
+        *n += 1;
+        self.display.truncate(mark);
+        self.display.push('[');
+        push_decimal(&mut self.display, *n);
+        self.display.push(']');
+    }
+
+    fn pop(&mut self) {
+        if let Some(mark) = self.marks.pop() {
+            self.display.truncate(mark);
+        }
+        self.segs.pop();
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,7 +320,7 @@ enum St {
 /// A streaming JSON redactor for one body (or one JSON-lines stream).
 pub(crate) struct JsonRewriter {
     policy: Arc<FieldPolicy>,
-    html_fields: Vec<String>,
+    html_fields: Vec<KeyGlob>,
     mode: Mode,
     key: PseudonymKey,
     multi: bool,
@@ -259,11 +329,9 @@ pub(crate) struct JsonRewriter {
     esc: u8,
     offset: u64,
     stack: Vec<Frame>,
-    path: Vec<Seg>,
-    /// Key strings of members already left, reused for the next keys.
-    spare_keys: Vec<String>,
-    /// The display path of the scanned value, rebuilt in place per value.
-    display: String,
+    path: Path,
+    /// The key just read, unescaped (when not cached).
+    key_text: String,
     key_raw: Vec<u8>,
     key_start: u64,
     /// Separator and whitespace held until we know whether the next member stays.
@@ -272,6 +340,9 @@ pub(crate) struct JsonRewriter {
     member_out: Sink,
     /// Decision for the current member's value, made at its key.
     member_decision: (Option<FieldAction>, bool),
+    /// The current member's key path.
+    member: Node,
+    cache: KeyCache,
     /// Sink of the scalar being read.
     value_sink: Sink,
     num: Vec<u8>,
@@ -294,10 +365,33 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-fn glob(p: &str, t: &str) -> bool {
-    match p.split_once('*') {
-        None => p == t,
-        Some((h, tl)) => t.len() >= h.len() + tl.len() && t.starts_with(h) && t.ends_with(tl),
+/// An `html_fields` pattern (`*` matches any run), split at its `*` once:
+/// it is matched against the key of every scanned string.
+struct KeyGlob {
+    head: String,
+    tail: Option<String>,
+}
+
+impl KeyGlob {
+    fn new(pattern: &str) -> Self {
+        let (head, tail) = match pattern.split_once('*') {
+            None => (pattern, None),
+            Some((h, t)) => (h, Some(t.to_string())),
+        };
+        KeyGlob {
+            head: head.to_string(),
+            tail,
+        }
+    }
+
+    fn matches(&self, t: &str) -> bool {
+        let h = self.head.as_str();
+        match &self.tail {
+            None => h == t,
+            Some(tl) => {
+                t.len() >= h.len() + tl.len() && t.starts_with(h) && t.ends_with(tl.as_str())
+            }
+        }
     }
 }
 
@@ -309,24 +403,31 @@ impl JsonRewriter {
         key: PseudonymKey,
         multi: bool,
     ) -> Self {
+        let html_fields: Vec<KeyGlob> = settings
+            .html_fields
+            .iter()
+            .map(|p| KeyGlob::new(p))
+            .collect();
+        let root = resolve(&policy, &html_fields, engine, &[]);
         JsonRewriter {
             mode: policy.mode,
             policy,
-            html_fields: settings.html_fields.clone(),
+            html_fields,
             key,
             multi,
             st: St::Value,
             esc: 0,
             offset: 0,
             stack: Vec::new(),
-            path: Vec::new(),
-            spare_keys: Vec::new(),
-            display: String::new(),
+            path: Path::default(),
+            key_text: String::new(),
             key_raw: Vec::new(),
             key_start: 0,
             held: Vec::new(),
             member_out: Sink::Copy,
             member_decision: (None, false),
+            member: ROOT,
+            cache: KeyCache::new(root),
             value_sink: Sink::Copy,
             num: Vec::new(),
             num_start: 0,
@@ -359,37 +460,12 @@ impl JsonRewriter {
 
     /// The display path of the current value (`tickets[2].subject`).
     fn display_path(&self) -> String {
-        let mut s = String::new();
-        self.write_display_path(&mut s);
-        s
-    }
-
-    /// Writes the display path into `s` (reused per value: no allocation).
-    fn write_display_path(&self, s: &mut String) {
-        s.clear();
-        for seg in &self.path {
-            match seg {
-                Seg::Index(i) => {
-                    s.push('[');
-                    push_decimal(s, *i);
-                    s.push(']');
-                }
-                Seg::Key(k) => {
-                    if !s.is_empty() {
-                        s.push('.');
-                    }
-                    s.push_str(k);
-                }
-            }
-        }
+        self.path.display.clone()
     }
 
     /// Object keys of the current path (array indices are not part of policy paths).
     fn keys(&self) -> impl DoubleEndedIterator<Item = &str> {
-        self.path.iter().filter_map(|s| match s {
-            Seg::Key(k) => Some(k.as_str()),
-            Seg::Index(_) => None,
-        })
+        self.path.keys()
     }
 
     fn last_key(&self) -> &str {
@@ -401,7 +477,7 @@ impl JsonRewriter {
     }
 
     /// Runs `f` on the policy path without allocating for paths of up to
-    /// 16 keys (this runs for every member and every string).
+    /// 16 keys (this runs for every key path not cached).
     fn with_policy_path<R>(&self, f: impl FnOnce(&[&str]) -> R) -> R {
         let mut buf = [""; 16];
         let mut n = 0;
@@ -587,7 +663,7 @@ impl JsonRewriter {
         let at = self.offset + i as u64;
         match self.st {
             St::Str => return self.string_bytes(engine, chunk, i, out),
-            St::KeyStr => return self.key_bytes(chunk, i, out),
+            St::KeyStr => return self.key_bytes(engine, chunk, i, out),
             St::Number => {
                 let b = chunk[i];
                 if b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E') {
@@ -655,9 +731,7 @@ impl JsonRewriter {
                 (b',', Some((false, _))) => {
                     let sink = self.parent_sink();
                     self.write(sink, b",", out);
-                    if let Some(Seg::Index(n)) = self.path.last_mut() {
-                        *n += 1;
-                    }
+                    self.path.next_index();
                     self.st = St::Value;
                 }
                 (b'}', Some((true, _))) | (b']', Some((false, _))) => self.close(b, out),
@@ -748,6 +822,7 @@ impl JsonRewriter {
 
     fn key_bytes(
         &mut self,
+        engine: &Engine,
         chunk: &[u8],
         i: usize,
         out: &mut Vec<u8>,
@@ -761,16 +836,14 @@ impl JsonRewriter {
             });
         }
         if closed {
-            self.end_key(out);
+            self.end_key(engine, out);
             return Ok(end + 1);
         }
         Ok(end)
     }
 
-    fn end_key(&mut self, out: &mut Vec<u8>) {
-        let mut key = self.spare_keys.pop().unwrap_or_default();
-        unescape_key_into(&self.key_raw, &mut key);
-        self.path.push(Seg::Key(key));
+    fn end_key(&mut self, engine: &Engine, out: &mut Vec<u8>) {
+        self.member = self.enter_key(engine);
         self.st = St::Colon;
         let Some(frame) = self.stack.last() else {
             return;
@@ -780,7 +853,8 @@ impl JsonRewriter {
             self.member_decision = (frame.action, false);
         } else {
             let inherited = frame.action;
-            let d = self.with_policy_path(|path| self.policy.decide(path, inherited));
+            let rules = self.cache.resolution(self.member).rules;
+            let d = self.policy.decide_with(rules, inherited);
             self.member_decision = (d.action, d.rules_below);
             let dropped = d.action == Some(FieldAction::Drop) && self.mode != Mode::Shadow;
             self.member_out = if dropped { Sink::Discard } else { Sink::Copy };
@@ -803,13 +877,60 @@ impl JsonRewriter {
         write_to(sink, &mut self.hasher, b"\"", out);
     }
 
+    /// Pushes the key just read onto the path and resolves its key path:
+    /// from the cache, or now (then cached if there is room).
+    fn enter_key(&mut self, engine: &Engine) -> Node {
+        let (parent, prev) = self.stack.last().map_or((None, None), |f| (f.node, f.prev));
+        let node = self.resolve_key(engine, parent, prev);
+        if let Some(f) = self.stack.last_mut() {
+            f.prev = node;
+        }
+        node
+    }
+
+    /// [`Self::enter_key`] in an object at `parent`, after member `prev`.
+    fn resolve_key(&mut self, engine: &Engine, parent: Node, prev: Node) -> Node {
+        if let Some(node) = self.cache.get(parent, prev, &self.key_raw) {
+            self.path.push_key(&self.cache.resolution(node).name);
+            return node;
+        }
+        unescape_key_into(&self.key_raw, &mut self.key_text);
+        self.path.push_key(&self.key_text);
+        let resolved = self.resolve_path(engine);
+        self.cache.insert(parent, prev, &self.key_raw, resolved)
+    }
+
+    /// Resolves the current key path without the cache.
+    fn resolve_path(&self, engine: &Engine) -> Resolved {
+        self.with_policy_path(|path| resolve(&self.policy, &self.html_fields, engine, path))
+    }
+
+    /// The key path of the value that starts (or ends) now.
+    fn value_node(&self) -> Node {
+        match self.stack.last() {
+            None => ROOT,
+            Some(f) if f.is_object => self.member,
+            Some(f) => f.node,
+        }
+    }
+
+    /// [`Self::value_node`], resolved into the cache's spare if it is not cached.
+    fn resolve_value(&mut self, engine: &Engine) -> Node {
+        let node = self.value_node();
+        if node.is_none() {
+            let resolved = self.resolve_path(engine);
+            self.cache.set_spare(resolved);
+        }
+        node
+    }
+
     /// Path relative to the ticket object, if the current path is inside it.
     /// Array indices are skipped (a `Requestor` may be a list of addresses);
     /// `in_array` says whether there were any.
     fn ticket_relative(&self) -> Option<(Vec<String>, bool)> {
         let t = self.tagging.as_ref()?;
         let keys = self.policy_path();
-        let in_array = self.path.iter().any(|s| matches!(s, Seg::Index(_)));
+        let in_array = self.path.segs.iter().any(|s| matches!(s, Seg::Index(_)));
         keys.starts_with(
             &t.target
                 .ticket
@@ -832,6 +953,9 @@ impl JsonRewriter {
     /// (`tags`, custom fields of the ticket): then its key is held back and
     /// its value diverted.
     fn defer_member(&mut self) -> bool {
+        if self.tagging.is_none() {
+            return false;
+        }
         let Some((rel, false)) = self.ticket_relative() else {
             return false;
         };
@@ -849,6 +973,9 @@ impl JsonRewriter {
 
     /// Starts capturing a requester (or rule) field's value.
     fn maybe_capture(&mut self) {
+        if self.tagging.is_none() {
+            return;
+        }
         let rel = self.ticket_relative();
         if let (Some(t), Some((rel, _))) = (self.tagging.as_mut(), rel) {
             if t.wants(&rel) {
@@ -954,15 +1081,18 @@ impl JsonRewriter {
                     && sink != Sink::Discard
                     && (rules_below || action.is_none() || whole_root);
                 self.write(sink, &[b], out);
+                let node = self.value_node();
                 self.stack.push(Frame {
                     is_object: b == b'{',
                     action,
                     decide,
                     sink,
                     emitted_any: false,
+                    node,
+                    prev: None,
                 });
                 if b == b'[' {
-                    self.path.push(Seg::Index(0));
+                    self.path.push_index();
                     self.st = St::ValueOrEnd;
                 } else {
                     self.held.clear();
@@ -974,25 +1104,22 @@ impl JsonRewriter {
                 self.esc = 0;
                 self.write(sink, b"\"", out);
                 if sink == Sink::Scan {
-                    let field = engine.field_ctx(self.last_key());
-                    let html = self.is_html();
-                    let enc = if html {
+                    let node = self.resolve_value(engine);
+                    let r = self.cache.resolution(node);
+                    let enc = if r.html {
                         Encoding::JsonHtml
                     } else {
                         Encoding::Json
                     };
-                    let mut path = std::mem::take(&mut self.display);
-                    self.write_display_path(&mut path);
                     self.scanner.reset(
                         engine,
                         &self.key,
                         enc,
                         at + 1,
-                        field,
-                        &path,
+                        &r.field,
+                        &self.path.display,
                         self.mode == Mode::Shadow,
                     );
-                    self.display = path;
                 }
                 if sink == Sink::Base64 {
                     let path = self.display_path();
@@ -1031,12 +1158,6 @@ impl JsonRewriter {
     /// one element would leave its comma behind).
     fn not_droppable(&self) -> bool {
         self.stack.last().is_none_or(|f| !f.is_object)
-    }
-
-    fn is_html(&self) -> bool {
-        let key = self.last_key();
-        self.with_policy_path(|path| self.policy.is_html(path))
-            || self.html_fields.iter().any(|g| glob(g, key))
     }
 
     /// Turns a policy decision into a sink, recording drops and hashes.
@@ -1098,7 +1219,7 @@ impl JsonRewriter {
         match self.value_sink {
             Sink::Scan => self.scanner.push(engine, &self.key, run, out)?,
             Sink::Base64 => {
-                let field = engine.field_ctx(self.last_key());
+                let field = engine.field_ctx(self.last_key()).into_owned();
                 let mut cx = B64Ctx {
                     engine,
                     key: &self.key,
@@ -1117,7 +1238,7 @@ impl JsonRewriter {
             self.findings.append(&mut self.scanner.findings);
         }
         if self.value_sink == Sink::Base64 {
-            let field = engine.field_ctx(self.last_key());
+            let field = engine.field_ctx(self.last_key()).into_owned();
             let mut cx = B64Ctx {
                 engine,
                 key: &self.key,
@@ -1141,10 +1262,9 @@ impl JsonRewriter {
         let num = std::mem::take(&mut self.num);
         self.capture_bytes(&num);
         self.end_capture(false);
-        let field = (self.value_sink == Sink::Scan).then(|| engine.field_ctx(self.last_key()));
+        let node = (self.value_sink == Sink::Scan).then(|| self.resolve_value(engine));
+        let field = node.map(|n| &self.cache.resolution(n).field);
         if let Some(field) = field.filter(|f| f.whole.is_some() || !engine.digits_inert(&num)) {
-            let mut path = std::mem::take(&mut self.display);
-            self.write_display_path(&mut path);
             let mut text = std::mem::take(&mut self.num_text);
             text.clear();
             self.scanner.reset(
@@ -1153,10 +1273,9 @@ impl JsonRewriter {
                 Encoding::Plain,
                 self.num_start,
                 field,
-                &path,
+                &self.path.display,
                 self.mode == Mode::Shadow,
             );
-            self.display = path;
             self.scanner.push(engine, &self.key, &num, &mut text)?;
             self.scanner.finish(engine, &self.key, &mut text)?;
             self.findings.append(&mut self.scanner.findings);
@@ -1221,9 +1340,7 @@ impl JsonRewriter {
             }
         }
         if self.stack.last().is_some_and(|f| f.is_object) {
-            if let Some(Seg::Key(k)) = self.path.pop() {
-                self.spare_keys.push(k);
-            }
+            self.path.pop();
         }
         self.st = if self.stack.is_empty() {
             St::Done
@@ -1292,6 +1409,17 @@ fn control_at(bytes: &[u8]) -> Option<usize> {
     None
 }
 
+/// Resolves a key path (see [`Resolved`]).
+fn resolve(policy: &FieldPolicy, html: &[KeyGlob], engine: &Engine, path: &[&str]) -> Resolved {
+    let name = path.last().copied().unwrap_or("");
+    Resolved {
+        name: name.to_string(),
+        rules: policy.rules_at(path),
+        html: policy.is_html(path) || html.iter().any(|g| g.matches(name)),
+        field: engine.field_ctx(name).into_owned(),
+    }
+}
+
 /// Appends `n` in decimal (no formatter on the per-value path).
 fn push_decimal(s: &mut String, mut n: usize) {
     let mut digits = [0u8; 20];
@@ -1317,12 +1445,21 @@ fn unescape_key(raw: &[u8]) -> String {
 fn unescape_key_into(raw: &[u8], key: &mut String) {
     key.clear();
     if !raw.contains(&b'\\') {
-        key.push_str(&String::from_utf8_lossy(raw));
+        push_lossy(raw, key);
         return;
     }
     let quoted = [b"\"".as_slice(), raw, b"\""].concat();
     match serde_json::from_slice::<String>(&quoted) {
         Ok(k) => key.push_str(&k),
-        Err(_) => key.push_str(&String::from_utf8_lossy(raw)),
+        Err(_) => push_lossy(raw, key),
+    }
+}
+
+/// Appends `raw` as text, invalid UTF-8 replaced. Valid input (every key in
+/// practice) is checked by `from_utf8`, much cheaper than the lossy walk.
+fn push_lossy(raw: &[u8], s: &mut String) {
+    match std::str::from_utf8(raw) {
+        Ok(text) => s.push_str(text),
+        Err(_) => s.push_str(&String::from_utf8_lossy(raw)),
     }
 }

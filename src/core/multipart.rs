@@ -759,7 +759,7 @@ impl MultipartRewriter {
                 let field = engine.field_ctx(&self.hash_id);
                 let start = (self.offset + (at + block.len()) as i64).max(0) as u64;
                 self.scanner
-                    .reset(engine, &self.key, enc, start, field, &name, shadow);
+                    .reset(engine, &self.key, enc, start, &field, &name, shadow);
             }
             Sink::Hash => self.hasher = Some(self.key.hasher()),
             _ => {}
@@ -784,7 +784,7 @@ impl MultipartRewriter {
         let ctx = engine.field_ctx(field);
         let path = format!("{}.{field}", self.path);
         self.scanner
-            .reset(engine, &self.key, Encoding::Plain, 0, ctx, &path, false);
+            .reset(engine, &self.key, Encoding::Plain, 0, &ctx, &path, false);
         let mut text = Vec::new();
         self.scanner
             .push(engine, &self.key, value.as_bytes(), &mut text)?;

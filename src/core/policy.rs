@@ -146,8 +146,8 @@ pub struct FieldPolicy {
     pub route: RouteTemplate,
     pub direction: Direction,
     pub mode: Mode,
-    rules: Vec<(Vec<String>, FieldAction)>,
-    html: Vec<Vec<String>>,
+    rules: Vec<(Vec<Segment>, FieldAction)>,
+    html: Vec<Vec<Segment>>,
     pub otherwise: Otherwise,
     /// Audiences this policy is for; empty: everybody.
     pub audiences: Vec<String>,
@@ -173,14 +173,40 @@ fn glob(pattern: &str, text: &str) -> bool {
     }
 }
 
+/// One segment of a path pattern. Whether it holds a `*` is looked up once:
+/// most segments are plain names, compared without the glob walk (every
+/// rule is matched at every object key of a body).
+#[derive(Debug, Clone)]
+struct Segment {
+    text: String,
+    wild: bool,
+}
+
+impl Segment {
+    fn new(text: &str) -> Self {
+        Segment {
+            text: text.to_string(),
+            wild: text.contains('*'),
+        }
+    }
+
+    fn matches(&self, s: &str) -> bool {
+        if self.wild {
+            glob(&self.text, s)
+        } else {
+            self.text == s
+        }
+    }
+}
+
 /// Whether path pattern segments match a concrete path (array indices already removed).
-fn path_matches(pattern: &[String], path: &[&str]) -> bool {
-    pattern.len() == path.len() && pattern.iter().zip(path).all(|(p, s)| glob(p, s))
+fn path_matches(pattern: &[Segment], path: &[&str]) -> bool {
+    pattern.len() == path.len() && pattern.iter().zip(path).all(|(p, s)| p.matches(s))
 }
 
 /// Whether some descendant of `path` could match `pattern`.
-fn is_ancestor(pattern: &[String], path: &[&str]) -> bool {
-    pattern.len() > path.len() && pattern.iter().zip(path).all(|(p, s)| glob(p, s))
+fn is_ancestor(pattern: &[Segment], path: &[&str]) -> bool {
+    pattern.len() > path.len() && pattern.iter().zip(path).all(|(p, s)| p.matches(s))
 }
 
 impl FieldPolicy {
@@ -196,7 +222,7 @@ impl FieldPolicy {
         html: Vec<String>,
         otherwise: Otherwise,
     ) -> Self {
-        let split = |p: &str| p.split('.').map(str::to_string).collect::<Vec<_>>();
+        let split = |p: &str| p.split('.').map(Segment::new).collect::<Vec<_>>();
         let rules = rules.iter().map(|(p, a)| (split(p), *a)).collect();
         let html = html.iter().map(|p| split(p)).collect();
         FieldPolicy {
@@ -274,13 +300,25 @@ impl FieldPolicy {
     /// When several patterns match, the most protective action wins
     /// (drop > hash > scan > keep).
     pub fn decide(&self, path: &[&str], inherited: Option<FieldAction>) -> Decision {
-        let explicit = self
-            .rules
-            .iter()
-            .filter(|(p, _)| path_matches(p, path))
-            .map(|(_, a)| *a)
-            .max();
-        let below = self.rules.iter().any(|(p, _)| is_ancestor(p, path));
+        self.decide_with(self.rules_at(path), inherited)
+    }
+
+    /// What the rules say about `path` itself (see [`Rules`]).
+    pub fn rules_at(&self, path: &[&str]) -> Rules {
+        Rules {
+            explicit: self
+                .rules
+                .iter()
+                .filter(|(p, _)| path_matches(p, path))
+                .map(|(_, a)| *a)
+                .max(),
+            below: self.rules.iter().any(|(p, _)| is_ancestor(p, path)),
+        }
+    }
+
+    /// [`FieldPolicy::decide`] from the rules at the path.
+    pub fn decide_with(&self, rules: Rules, inherited: Option<FieldAction>) -> Decision {
+        let Rules { explicit, below } = rules;
         match explicit.or(inherited) {
             Some(action) => Decision {
                 action: Some(action),
@@ -301,6 +339,16 @@ impl FieldPolicy {
     pub fn is_html(&self, path: &[&str]) -> bool {
         self.html.iter().any(|p| path_matches(p, path))
     }
+}
+
+/// What the rules say about one path before inheritance: it depends on the
+/// path alone, so the JSON walk can resolve it once per distinct path.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// The most protective action of the patterns matching the path.
+    explicit: Option<FieldAction>,
+    /// Whether some pattern targets a descendant.
+    below: bool,
 }
 
 /// The decision for one JSON node.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::action::PseudonymKey;
 use super::decode::Encoding;
+use super::engine::FieldCtx;
 use super::error::RedactError;
 use super::finding::Finding;
 use super::json::{JsonRewriter, Protect, Tagging};
@@ -182,7 +183,7 @@ impl Ruleset {
                 } else {
                     Encoding::Plain
                 };
-                s.reset(&self.engine, key, enc, 0, Default::default(), "", shadow);
+                s.reset(&self.engine, key, enc, 0, &FieldCtx::default(), "", shadow);
                 Inner::Text(Box::new(s))
             }
             Format::Json | Format::Jsonl => {

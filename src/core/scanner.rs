@@ -139,7 +139,7 @@ impl Scanner {
         key: &PseudonymKey,
         encoding: Encoding,
         raw_offset: u64,
-        ctx: FieldCtx,
+        ctx: &FieldCtx,
         path: &str,
         shadow: bool,
     ) {
@@ -163,12 +163,17 @@ impl Scanner {
         self.scan_cursors.iter_mut().for_each(|c| *c = 0);
         self.ones_at = u64::MAX;
         self.ones_tried.clear();
-        self.whole = ctx.whole.map(|d| {
+        // Set in place: assigning a whole `Option` would copy the (large)
+        // hasher slot for every value.
+        self.whole = None;
+        if let Some(d) = ctx.whole {
             let hasher = matches!(engine.detectors[d as usize].action, DetectorAction::Hash)
                 .then(|| key.hasher());
-            (d, hasher, false)
-        });
-        self.ctx = ctx;
+            self.whole = Some((d, hasher, false));
+        }
+        // Field by field: keeps the allocation.
+        self.ctx.context_ok.clone_from(&ctx.context_ok);
+        self.ctx.whole = ctx.whole;
         self.path.clear();
         self.path.push_str(path);
         self.shadow = shadow;
