@@ -298,3 +298,22 @@ fn ipv6_addresses_are_found_wherever_they_start() {
         );
     }
 }
+
+/// A JSON number is passed without scanning only when no detector can
+/// match it (ids, counts); a card or personnummer written as a bare number
+/// is still replaced (by a string).
+#[test]
+fn json_numbers_are_scanned_unless_no_detector_can_match() {
+    let input = r#"{"id":1000,"card":4111111111111111,"pnr":198112189876,"count":12345678,"zip":11455,"ids":[7,42,2024]}"#;
+    let expected = r#"{"id":1000,"card":"************1111","pnr":"[REDACTED:se.personnummer]","count":12345678,"zip":11455,"ids":[7,42,2024]}"#;
+    for chunks in [&[1usize][..], &[7], &[input.len()]] {
+        let (out, _) = redact_chunked(
+            &shipped(),
+            &StreamSpec::plain(Format::Json),
+            input.as_bytes(),
+            chunks,
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+    }
+}
