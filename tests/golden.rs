@@ -247,16 +247,23 @@ fn input_may_end_right_after_a_trigger_word() {
         "2001:",
     ] {
         assert_eq!(common::redact_text(text), text);
-        let json = format!("{{\"a\":{}}}", serde_json::to_string(text).unwrap());
-        let (out, _) = redact_chunked(
-            &shipped(),
-            &StreamSpec::plain(Format::Json),
-            json.as_bytes(),
-            &[1],
-        )
-        .unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), json);
+        let (json, out) = redact_as_json_value(text);
+        assert_eq!(out, json);
     }
+}
+
+/// `text` as the value of a one-field JSON object, and that object
+/// redacted one byte at a time.
+fn redact_as_json_value(text: &str) -> (String, String) {
+    let json = format!("{{\"a\":{}}}", serde_json::to_string(text).unwrap());
+    let (out, _) = redact_chunked(
+        &shipped(),
+        &StreamSpec::plain(Format::Json),
+        json.as_bytes(),
+        &[1],
+    )
+    .unwrap();
+    (json, String::from_utf8(out).unwrap())
 }
 
 /// IPv6 candidates are found by looking back from a colon: an address at
@@ -282,15 +289,7 @@ fn ipv6_addresses_are_found_wherever_they_start() {
             redacted,
             "{text} -> {out}"
         );
-        let json = format!("{{\"a\":{}}}", serde_json::to_string(text).unwrap());
-        let (out, _) = redact_chunked(
-            &shipped(),
-            &StreamSpec::plain(Format::Json),
-            json.as_bytes(),
-            &[1],
-        )
-        .unwrap();
-        let out = String::from_utf8(out).unwrap();
+        let (json, out) = redact_as_json_value(text);
         assert_eq!(
             out.contains("[REDACTED:contact.ipv6]"),
             redacted,
