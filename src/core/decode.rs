@@ -291,12 +291,20 @@ impl JsonUnescape {
                 if next > i {
                     emit(&raw[i..next], off + i as u64, true);
                 }
-                if next < raw.len() {
-                    self.state = JsonState::Backslash {
-                        off: off + next as u64,
-                    };
-                }
                 i = next + 1;
+                // A one-letter escape that is all here is decoded on the spot.
+                match raw.get(i).and_then(|&b| one_letter(b)) {
+                    Some(c) => {
+                        emit(&[c], off + next as u64, false);
+                        i += 1;
+                    }
+                    None if next < raw.len() => {
+                        self.state = JsonState::Backslash {
+                            off: off + next as u64,
+                        }
+                    }
+                    None => {}
+                }
                 continue;
             }
             if self.step(raw[i], off + i as u64, emit) {
