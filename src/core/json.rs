@@ -505,40 +505,63 @@ impl JsonRewriter {
         chunk: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), RedactError> {
+        let hooked = self.hooked();
         let mut i = 0;
         while i < chunk.len() {
-            if self.protect.as_ref().is_some_and(|p| p.holding.is_some()) {
-                i = self.step_protected(engine, chunk, i, out)?;
-                continue;
-            }
-            let diverting = self.tagging.as_ref().is_some_and(|t| t.diverting.is_some());
-            if !diverting {
-                i = self.step(engine, chunk, i, out)?;
-                continue;
-            }
-            // A deferred member's (redacted) value goes to the side buffer.
-            let mut buf = self
-                .tagging
-                .as_mut()
-                .map(|t| std::mem::take(&mut t.buf))
-                .unwrap_or_default();
-            let at = self.offset + i as u64;
-            i = self.step(engine, chunk, i, &mut buf)?;
-            if buf.len() > MAX_DIVERT {
-                return Err(RedactError::TokenTooLong {
-                    offset: at,
-                    limit: MAX_DIVERT,
-                });
-            }
-            if let Some(t) = self.tagging.as_mut() {
-                match t.finished.take() {
-                    Some(key) => t.diverted.push((key, buf)),
-                    None => t.buf = buf,
-                }
-            }
+            i = if hooked {
+                self.step_hooked(engine, chunk, i, out)?
+            } else {
+                self.step(engine, chunk, i, out)?
+            };
         }
         self.offset += chunk.len() as u64;
         self.check_forbidden()
+    }
+
+    /// Whether members of this body may be held back or diverted (set
+    /// before the first chunk, never after): then every step goes through
+    /// [`Self::step_hooked`].
+    fn hooked(&self) -> bool {
+        self.tagging.is_some() || self.protect.is_some()
+    }
+
+    /// One step of a body with tagging or protect hooks: to the output, or
+    /// to the side buffer of a member being held back or diverted.
+    fn step_hooked(
+        &mut self,
+        engine: &Engine,
+        chunk: &[u8],
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, RedactError> {
+        if self.protect.as_ref().is_some_and(|p| p.holding.is_some()) {
+            return self.step_protected(engine, chunk, i, out);
+        }
+        let diverting = self.tagging.as_ref().is_some_and(|t| t.diverting.is_some());
+        if !diverting {
+            return self.step(engine, chunk, i, out);
+        }
+        // A deferred member's (redacted) value goes to the side buffer.
+        let mut buf = self
+            .tagging
+            .as_mut()
+            .map(|t| std::mem::take(&mut t.buf))
+            .unwrap_or_default();
+        let at = self.offset + i as u64;
+        let next = self.step(engine, chunk, i, &mut buf)?;
+        if buf.len() > MAX_DIVERT {
+            return Err(RedactError::TokenTooLong {
+                offset: at,
+                limit: MAX_DIVERT,
+            });
+        }
+        if let Some(t) = self.tagging.as_mut() {
+            match t.finished.take() {
+                Some(key) => t.diverted.push((key, buf)),
+                None => t.buf = buf,
+            }
+        }
+        Ok(next)
     }
 
     /// One step while a protected member's value is held back.
@@ -758,12 +781,11 @@ impl JsonRewriter {
     }
 
     /// Whether the step at `i`, which opens a string, may run on into its
-    /// content: when the content starts in this chunk and `push` sends
-    /// every step straight to the output (no member of this body is ever
-    /// held back or diverted, which it checks between steps). Saves a
-    /// round trip per key and string value.
+    /// content: when the content starts in this chunk and the body is not
+    /// [hooked](Self::hooked) (those steps are checked one by one). Saves
+    /// a round trip per key and string value.
     fn runs_on(&self, chunk: &[u8], i: usize) -> bool {
-        i + 1 < chunk.len() && self.tagging.is_none() && self.protect.is_none()
+        i + 1 < chunk.len() && !self.hooked()
     }
 
     fn whitespace(&mut self, b: u8, out: &mut Vec<u8>) {
