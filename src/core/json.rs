@@ -747,6 +747,9 @@ impl JsonRewriter {
                 let sink = self.member_out;
                 self.write(sink, b":", out);
                 self.st = St::Value;
+                if self.runs_on(chunk, i) {
+                    return self.step(engine, chunk, i + 1, out);
+                }
             }
             St::AfterValue => match (b, self.stack.last().map(|f| (f.is_object, f.decide))) {
                 (b',', Some((true, decide))) => {
@@ -780,10 +783,12 @@ impl JsonRewriter {
         Ok(i + 1)
     }
 
-    /// Whether the step at `i`, which opens a string, may run on into its
-    /// content: when the content starts in this chunk and the body is not
-    /// [hooked](Self::hooked) (those steps are checked one by one). Saves
-    /// a round trip per key and string value.
+    /// Whether the step at `i` may run on into the next one (a string's
+    /// content, the colon after a key, the value after it): when that
+    /// starts in this chunk and the body is not [hooked](Self::hooked)
+    /// (those steps are checked one by one). Saves round trips to `push`
+    /// on the common path from a key to its value's content; the chain is
+    /// at most key, colon, value, content deep.
     fn runs_on(&self, chunk: &[u8], i: usize) -> bool {
         i + 1 < chunk.len() && !self.hooked()
     }
@@ -866,11 +871,14 @@ impl JsonRewriter {
                 limit: MAX_KEY,
             });
         }
-        if closed {
-            self.end_key(engine, out);
-            return Ok(end + 1);
+        if !closed {
+            return Ok(end);
         }
-        Ok(end)
+        self.end_key(engine, out);
+        if self.runs_on(chunk, end) {
+            return self.step(engine, chunk, end + 1, out);
+        }
+        Ok(end + 1)
     }
 
     fn end_key(&mut self, engine: &Engine, out: &mut Vec<u8>) {
