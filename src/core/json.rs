@@ -751,26 +751,12 @@ impl JsonRewriter {
                     return self.step(engine, chunk, i + 1, out);
                 }
             }
-            St::AfterValue => match (b, self.stack.last().map(|f| (f.is_object, f.decide))) {
-                (b',', Some((true, decide))) => {
-                    if decide {
-                        self.held.clear();
-                        self.held.push(b',');
-                    } else {
-                        let sink = self.parent_sink();
-                        self.write(sink, b",", out);
-                    }
-                    self.st = St::Key;
+            St::AfterValue => {
+                self.after_value(b, at, out)?;
+                if b == b',' && self.runs_on(chunk, i) {
+                    return self.step(engine, chunk, i + 1, out);
                 }
-                (b',', Some((false, _))) => {
-                    let sink = self.parent_sink();
-                    self.write(sink, b",", out);
-                    self.path.next_index();
-                    self.st = St::Value;
-                }
-                (b'}', Some((true, _))) | (b']', Some((false, _))) => self.close(b, out),
-                _ => return Err(Self::err(at, "expected ',' or the end of the container")),
-            },
+            }
             St::Done => {
                 if self.multi {
                     self.st = St::Value;
@@ -783,12 +769,38 @@ impl JsonRewriter {
         Ok(i + 1)
     }
 
+    /// A byte after a value: a comma or the end of its container.
+    fn after_value(&mut self, b: u8, at: u64, out: &mut Vec<u8>) -> Result<(), RedactError> {
+        match (b, self.stack.last().map(|f| (f.is_object, f.decide))) {
+            (b',', Some((true, decide))) => {
+                if decide {
+                    self.held.clear();
+                    self.held.push(b',');
+                } else {
+                    let sink = self.parent_sink();
+                    self.write(sink, b",", out);
+                }
+                self.st = St::Key;
+            }
+            (b',', Some((false, _))) => {
+                let sink = self.parent_sink();
+                self.write(sink, b",", out);
+                self.path.next_index();
+                self.st = St::Value;
+            }
+            (b'}', Some((true, _))) | (b']', Some((false, _))) => self.close(b, out),
+            _ => return Err(Self::err(at, "expected ',' or the end of the container")),
+        }
+        Ok(())
+    }
+
     /// Whether the step at `i` may run on into the next one (a string's
-    /// content, the colon after a key, the value after it): when that
-    /// starts in this chunk and the body is not [hooked](Self::hooked)
-    /// (those steps are checked one by one). Saves round trips to `push`
-    /// on the common path from a key to its value's content; the chain is
-    /// at most key, colon, value, content deep.
+    /// content, the colon after a key, the value after it, what follows a
+    /// comma): when that starts in this chunk and the body is not
+    /// [hooked](Self::hooked) (those steps are checked one by one). Saves
+    /// round trips to `push` on the common path from a comma to the next
+    /// value's content; the chain is at most comma, key, colon, value,
+    /// content deep (a value's end never runs on).
     fn runs_on(&self, chunk: &[u8], i: usize) -> bool {
         i + 1 < chunk.len() && !self.hooked()
     }
