@@ -261,12 +261,29 @@ fn emit_char(c: u32, off: u64, emit: &mut Emit) {
     emit(ch.encode_utf8(&mut buf).as_bytes(), off, false);
 }
 
+/// What the escape `\b` stands for, unless it is `\u` (which takes four
+/// more bytes). Escapes JSON does not have (the rewriter refuses them)
+/// stand for their letter.
+fn one_letter(b: u8) -> Option<u8> {
+    Some(match b {
+        b'u' => return None,
+        b'b' => 8,
+        b'f' => 12,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        _ => b,
+    })
+}
+
 fn hex_val(b: u8) -> Option<u32> {
     (b as char).to_digit(16)
 }
 
 impl JsonUnescape {
-    fn feed(&mut self, raw: &[u8], off: u64, emit: &mut Emit) {
+    /// Generic over the receiver, unlike the escape steps: plain runs are
+    /// nearly every byte, and their receiver is worth inlining.
+    fn feed(&mut self, raw: &[u8], off: u64, emit: &mut impl FnMut(&[u8], u64, bool)) {
         let mut i = 0;
         while i < raw.len() {
             if let JsonState::Normal = self.state {
@@ -274,12 +291,20 @@ impl JsonUnescape {
                 if next > i {
                     emit(&raw[i..next], off + i as u64, true);
                 }
-                if next < raw.len() {
-                    self.state = JsonState::Backslash {
-                        off: off + next as u64,
-                    };
-                }
                 i = next + 1;
+                // A one-letter escape that is all here is decoded on the spot.
+                match raw.get(i).and_then(|&b| one_letter(b)) {
+                    Some(c) => {
+                        emit(&[c], off + next as u64, false);
+                        i += 1;
+                    }
+                    None if next < raw.len() => {
+                        self.state = JsonState::Backslash {
+                            off: off + next as u64,
+                        }
+                    }
+                    None => {}
+                }
                 continue;
             }
             if self.step(raw[i], off + i as u64, emit) {
@@ -293,27 +318,12 @@ impl JsonUnescape {
         match self.state {
             JsonState::Normal => unreachable!("handled by feed"),
             JsonState::Backslash { off } => {
-                let simple = match b {
-                    b'"' => Some(b'"'),
-                    b'\\' => Some(b'\\'),
-                    b'/' => Some(b'/'),
-                    b'b' => Some(8),
-                    b'f' => Some(12),
-                    b'n' => Some(b'\n'),
-                    b'r' => Some(b'\r'),
-                    b't' => Some(b'\t'),
-                    _ => None,
-                };
-                self.state = match (simple, b) {
-                    (Some(c), _) => {
+                self.state = match one_letter(b) {
+                    Some(c) => {
                         emit(&[c], off, false);
                         JsonState::Normal
                     }
-                    (None, b'u') => JsonState::Hex { off, n: 0, val: 0 },
-                    (None, _) => {
-                        emit(&[b], off, false);
-                        JsonState::Normal
-                    }
+                    None => JsonState::Hex { off, n: 0, val: 0 },
                 };
             }
             JsonState::Hex { off, n, val } => {
@@ -670,6 +680,39 @@ mod tests {
             // å came from the escape at raw offset 7
             assert_eq!(v.raw(6), Some(7));
             assert_eq!(v.raw(v.view.len()), None);
+        }
+    }
+
+    /// Every view byte and its raw origin, fed in pieces of `step` bytes.
+    fn mapped(enc: Encoding, raw: &[u8], step: usize) -> Vec<(u8, Option<u64>)> {
+        let mut d = Decoder::new(enc);
+        let mut out = ViewBuf {
+            mapped: true,
+            ..Default::default()
+        };
+        for (k, piece) in raw.chunks(step).enumerate() {
+            d.feed(piece, (k * step) as u64, &mut out);
+        }
+        d.finish(&mut out);
+        (0..out.view.len())
+            .map(|i| (out.view[i], out.raw(i)))
+            .collect()
+    }
+
+    /// Fed whole, split anywhere, or byte by byte, escapes (and markup
+    /// around them) decode to the same view with the same raw offsets:
+    /// plain runs and escape states must agree wherever a piece ends.
+    #[test]
+    fn escapes_decode_alike_whole_and_split() {
+        let raw = br#"\n\\a\"b\/\t\r\b\fc\u00e5\nd<br>\ud83d\ude00\\\n&amp;\x"#;
+        for enc in [Encoding::Json, Encoding::JsonHtml] {
+            let bytewise = mapped(enc, raw, 1);
+            for split in 0..=raw.len() {
+                let v = decode(enc, raw, split);
+                let got: Vec<_> = (0..v.view.len()).map(|i| (v.view[i], v.raw(i))).collect();
+                assert_eq!(got, bytewise, "{enc:?} split {split}");
+            }
+            assert_eq!(mapped(enc, raw, raw.len()), bytewise);
         }
     }
 
