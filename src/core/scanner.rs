@@ -10,6 +10,7 @@
 //! `max_token` plus the context window, not by the body.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::Anchored;
@@ -685,37 +686,8 @@ impl Scanner {
             .range(s..wend)
             .anchored(ReAnchored::Yes);
         let group = engine.value_groups[d as usize];
-        let fast_end = match &det.fast {
-            Some(dfa) => match dfa.try_search_fwd(&input) {
-                Ok(Some(m)) => Some(m.offset()),
-                Ok(None) => return Ok(()),
-                Err(_) => None,
-            },
-            None => None,
-        };
-        let (m, value) = match (group, fast_end) {
-            (None, Some(end)) => (s..end, s..end),
-            (None, None) => match det.regex.search(&input) {
-                Some(m) => (m.range(), m.range()),
-                None => return Ok(()),
-            },
-            (Some(g), fast_end) => {
-                // Find where the match ends with a DFA first, then resolve
-                // the groups on exactly that span: capture engines pay per
-                // byte of haystack, and the window can be kilobytes.
-                let end = match fast_end {
-                    Some(end) => end,
-                    None => match det.regex.search(&input) {
-                        Some(m) => m.end(),
-                        None => return Ok(()),
-                    },
-                };
-                let input = input.clone().range(s..end);
-                match self.caps[d as usize].resolve(det, &input, g) {
-                    Some(spans) => spans,
-                    None => return Ok(()),
-                }
-            }
+        let Some((m, value)) = self.caps[d as usize].find(det, &input, group) else {
+            return Ok(());
         };
         if m.end >= cap_end {
             return Err(RedactError::TokenTooLong {
@@ -1004,14 +976,55 @@ struct CapState {
 }
 
 impl CapState {
-    /// The match and `value` group (index `g`) of `det` on `input`, which
-    /// is exactly the span its DFA matched.
+    /// The anchored match of `det` on `input` and its `value` span
+    /// (the whole match when the pattern has no `value` group).
+    fn find(
+        &mut self,
+        det: &Detector,
+        input: &Input,
+        group: Option<usize>,
+    ) -> Option<(Range<usize>, Range<usize>)> {
+        let s = input.start();
+        if let (Some(g), Some(CaptureEngine::OnePass(_))) = (group, &det.captures) {
+            // A one-pass search stops at its dead state just as the DFA
+            // does, so running it on the whole window costs one walk, not
+            // a DFA walk and then a capture walk over the same bytes.
+            return self.resolve(det, input, g);
+        }
+        let fast_end = match &det.fast {
+            Some(dfa) => match dfa.try_search_fwd(input) {
+                Ok(Some(m)) => Some(m.offset()),
+                Ok(None) => return None,
+                Err(_) => None,
+            },
+            None => None,
+        };
+        match (group, fast_end) {
+            (None, Some(end)) => Some((s..end, s..end)),
+            (None, None) => det.regex.search(input).map(|m| (m.range(), m.range())),
+            (Some(g), fast_end) => {
+                // Find where the match ends with a DFA first, then resolve
+                // the groups on exactly that span: the backtracker pays per
+                // byte of haystack, and the window can be kilobytes.
+                let end = match fast_end {
+                    Some(end) => end,
+                    None => det.regex.search(input)?.end(),
+                };
+                let input = input.clone().range(s..end);
+                self.resolve(det, &input, g)
+            }
+        }
+    }
+
+    /// The match and `value` group (index `g`) of `det` on `input`: the
+    /// whole window for a one-pass engine, else exactly the span its DFA
+    /// matched (see [`CapState::find`]).
     fn resolve(
         &mut self,
         det: &Detector,
         input: &Input,
         g: usize,
-    ) -> Option<(std::ops::Range<usize>, std::ops::Range<usize>)> {
+    ) -> Option<(Range<usize>, Range<usize>)> {
         let resolved = match &det.captures {
             Some(CaptureEngine::OnePass(dfa)) => {
                 let cache = self.onepass.get_or_insert_with(|| dfa.create_cache());
@@ -1066,5 +1079,96 @@ fn json_escape_byte(b: u8, out: &mut Vec<u8>) {
             out.push(HEX[usize::from(b & 15)]);
         }
         _ => out.push(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ruleset::{RuleSource, Ruleset};
+
+    /// The shipped detector rules, compiled in (no file I/O in the core).
+    fn shipped_rules() -> Ruleset {
+        let files = [
+            (
+                "addresses.toml",
+                include_str!("../../rules/detectors/addresses.toml"),
+            ),
+            (
+                "contact.toml",
+                include_str!("../../rules/detectors/contact.toml"),
+            ),
+            (
+                "credentials.toml",
+                include_str!("../../rules/detectors/credentials.toml"),
+            ),
+            (
+                "names.toml",
+                include_str!("../../rules/detectors/names.toml"),
+            ),
+            (
+                "nordic-ids.toml",
+                include_str!("../../rules/detectors/nordic-ids.toml"),
+            ),
+            (
+                "payment.toml",
+                include_str!("../../rules/detectors/payment.toml"),
+            ),
+        ];
+        let sources: Vec<RuleSource> = files
+            .iter()
+            .map(|(path, text)| RuleSource {
+                path: path.to_string(),
+                text: text.to_string(),
+            })
+            .collect();
+        Ruleset::compile(&sources).expect("shipped rules compile")
+    }
+
+    /// Every rule example, at every byte offset and with text after it: the
+    /// anchored positions the scanner tries detectors at.
+    fn haystacks(rules: &Ruleset) -> Vec<(Vec<u8>, usize)> {
+        let mut out = Vec::new();
+        for ex in rules.examples() {
+            for tail in ["", " ", ", och mer text", "\n"] {
+                let hay = format!("{}{tail}", ex.text).into_bytes();
+                (0..hay.len()).for_each(|s| out.push((hay.clone(), s)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn find_agrees_with_the_general_engine() {
+        let rules = shipped_rules();
+        let hays = haystacks(&rules);
+        let one_pass = |d: &&Detector| matches!(d.captures, Some(CaptureEngine::OnePass(_)));
+        assert!(rules.engine.detectors.iter().any(|d| one_pass(&d)));
+        for det in &rules.engine.detectors {
+            if det.kind == Kind::Scan {
+                continue;
+            }
+            let group = det.value_group();
+            let mut caps = CapState::default();
+            let mut general = det.regex.create_captures();
+            for (hay, s) in &hays {
+                let input = Input::new(hay).range(*s..).anchored(ReAnchored::Yes);
+                det.regex.search_captures(&input, &mut general);
+                let want = general.get_match().map(|m| {
+                    let value =
+                        group.map_or(Some(m.range()), |g| general.get_group(g).map(|v| v.range()));
+                    (m.range(), value)
+                });
+                let got = caps.find(det, &input, group);
+                let want = want.and_then(|(m, v)| Some((m, v?)));
+                assert_eq!(
+                    got,
+                    want,
+                    "{} at {s} in {:?}",
+                    det.id,
+                    String::from_utf8_lossy(hay)
+                );
+            }
+        }
     }
 }
