@@ -426,10 +426,23 @@ impl Scanner {
             return;
         }
         if !k.context_for.is_empty() || !k.negative_for.is_empty() {
-            self.hits.push_back(Hit { end, kw });
+            self.push_hit(Hit { end, kw });
         }
         for &d in &k.trigger_for {
             self.cands.push_back((end, Cand::One(d)));
+        }
+    }
+
+    /// Queues a context hit, keeping the queue ordered by end (stable):
+    /// `context_allows` relies on it. Hits come in word-start order, so
+    /// only a keyword inside a longer one (a "på" in "bor på gatan") ends
+    /// before the last hit and is put in its place.
+    fn push_hit(&mut self, hit: Hit) {
+        if self.hits.back().is_none_or(|h| h.end <= hit.end) {
+            self.hits.push_back(hit);
+        } else {
+            let at = self.hits.partition_point(|h| h.end <= hit.end);
+            self.hits.insert(at, hit);
         }
     }
 
@@ -732,10 +745,10 @@ impl Scanner {
         let window = det.context_window.unwrap_or(engine.window) as u64;
         let lo = vs.saturating_sub(window);
         // Hits are ordered by end; candidates are decided well behind
-        // discovery, so find the window by binary search, not by walking.
-        let from = self.hits.partition_point(|h| h.end < lo);
+        // discovery, so find the window's end by binary search. The window
+        // itself holds a few hits at most: walk back from there.
         let to = self.hits.partition_point(|h| h.end <= vs);
-        for h in self.hits.range(from..to).rev() {
+        for h in self.hits.range(..to).rev().take_while(|h| h.end >= lo) {
             let k = &engine.keywords[h.kw as usize];
             if k.negative_for.contains(&d) {
                 return None;
@@ -1170,5 +1183,39 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn context_hits_stay_ordered_by_end() {
+        // "på" starts inside "bor på gatan" and ends before it.
+        let rule = r#"
+[[detector]]
+id = "t.number"
+description = "d"
+kind = "number"
+pattern = '[0-9]{5}'
+context = ["bor på gatan"]
+negative_context = ["på", "gatan"]
+action = "mask"
+must_match = ["bor på gatan 12345"]
+"#;
+        let source = RuleSource {
+            path: "t.toml".into(),
+            text: rule.into(),
+        };
+        let rules = Ruleset::compile(&[source]).expect("compiles");
+        let engine = &rules.engine;
+        let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
+        let mut scanner = Scanner::new(engine);
+        let ctx = FieldCtx::default();
+        scanner.reset(engine, &key, Encoding::Plain, 0, &ctx, "", false);
+        let mut out = Vec::new();
+        let text = b"jag bor p\xc3\xa5 gatan 12345 nu";
+        scanner.push(engine, &key, text, &mut out).expect("push");
+        scanner.discover(engine, text.len() as u64);
+        let ends: Vec<u64> = scanner.hits.iter().map(|h| h.end).collect();
+        // In arrival order "bor på gatan" (17) came before "på" (11).
+        assert!(ends.contains(&11) && ends.contains(&17), "{ends:?}");
+        assert!(ends.is_sorted(), "{ends:?}");
     }
 }
