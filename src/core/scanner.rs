@@ -712,6 +712,10 @@ impl Scanner {
             return Ok(());
         }
         let (vs, ve) = (self.base + value.start as u64, self.base + value.end as u64);
+        // Both checks are pure: the cheap context one goes first.
+        let Some(context) = self.context_allows(engine, d, vs) else {
+            return Ok(());
+        };
         if let Some(validate) = det.validator {
             let Ok(text) = std::str::from_utf8(&self.vb.view[value.clone()]) else {
                 return Ok(());
@@ -720,9 +724,6 @@ impl Scanner {
                 return Ok(());
             }
         }
-        let Some(context) = self.context_allows(engine, d, vs) else {
-            return Ok(());
-        };
         self.pending.push(Match {
             start: vs,
             neg_len: -((ve - vs) as i64),
