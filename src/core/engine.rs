@@ -63,6 +63,9 @@ pub(crate) struct FieldCtx {
 pub(crate) struct Engine {
     pub detectors: Vec<Detector>,
     pub value_groups: Vec<Option<usize>>,
+    /// Per detector: whether any keyword is a context or negative word for
+    /// it. Without one, no hit can decide its context.
+    pub context_words: Vec<bool>,
     pub keywords: Vec<Keyword>,
     pub ac: Option<DFA>,
     /// Where a keyword may begin: the automaton only starts at a word
@@ -142,6 +145,12 @@ impl Engine {
             .min()
             .unwrap_or(usize::MAX);
         let value_groups = detectors.iter().map(Detector::value_group).collect();
+        let mut context_words = vec![false; detectors.len()];
+        for k in &keywords {
+            for &d in k.context_for.iter().chain(&k.negative_for) {
+                context_words[d as usize] = true;
+            }
+        }
         let max_window = detectors
             .iter()
             .filter_map(|d| d.context_window)
@@ -165,6 +174,7 @@ impl Engine {
         }
         Engine {
             value_groups,
+            context_words,
             keywords,
             ac,
             kw_starts,

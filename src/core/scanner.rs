@@ -743,6 +743,23 @@ impl Scanner {
         if self.ctx.context_ok.contains(&d) {
             return Some(true);
         }
+        // Without context words of its own no hit can decide (names,
+        // credentials): skip the search.
+        let word = if engine.context_words[d as usize] {
+            self.nearest_context_word(engine, d, vs)
+        } else {
+            None
+        };
+        match word {
+            Some(supports) => supports.then_some(true),
+            None => (!det.require_context).then_some(false),
+        }
+    }
+
+    /// The nearest context (`true`) or negative (`false`) word for detector
+    /// `d` in its window before `vs`, if any.
+    fn nearest_context_word(&self, engine: &Engine, d: u16, vs: u64) -> Option<bool> {
+        let det = &engine.detectors[d as usize];
         let window = det.context_window.unwrap_or(engine.window) as u64;
         let lo = vs.saturating_sub(window);
         // Hits are ordered by end; candidates are decided well behind
@@ -752,13 +769,13 @@ impl Scanner {
         for h in self.hits.range(..to).rev().take_while(|h| h.end >= lo) {
             let k = &engine.keywords[h.kw as usize];
             if k.negative_for.contains(&d) {
-                return None;
+                return Some(false);
             }
             if k.context_for.contains(&d) {
                 return Some(true);
             }
         }
-        (!det.require_context).then_some(false)
+        None
     }
 
     /// The own pass of a `scan` detector, from its cursor; returns the new cursor.
@@ -1218,5 +1235,43 @@ must_match = ["bor på gatan 12345"]
         // In arrival order "bor på gatan" (17) came before "på" (11).
         assert!(ends.contains(&11) && ends.contains(&17), "{ends:?}");
         assert!(ends.is_sorted(), "{ends:?}");
+    }
+
+    #[test]
+    fn detectors_without_context_words_are_never_decided_by_a_hit() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        let words: Vec<&str> = engine
+            .detectors
+            .iter()
+            .flat_map(|d| d.context.iter().chain(&d.negative_context))
+            .map(String::as_str)
+            .collect();
+        let text = words.join(" x ");
+        let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
+        let mut scanner = Scanner::new(engine);
+        scanner.reset(
+            engine,
+            &key,
+            Encoding::Plain,
+            0,
+            &FieldCtx::default(),
+            "",
+            false,
+        );
+        scanner.vb.view.extend_from_slice(text.as_bytes());
+        scanner.discover(engine, text.len() as u64);
+        assert!(scanner.hits.len() >= words.len(), "every word is a hit");
+        let mut skipped = 0;
+        for (d, _) in engine.detectors.iter().enumerate() {
+            if engine.context_words[d] {
+                continue;
+            }
+            skipped += 1;
+            for vs in 0..=text.len() as u64 {
+                assert_eq!(scanner.nearest_context_word(engine, d as u16, vs), None);
+            }
+        }
+        assert!(skipped > 0);
     }
 }
