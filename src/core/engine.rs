@@ -20,6 +20,7 @@ use super::action::Renderer;
 use super::detect::gazetteer::Gazetteer;
 use super::detect::{Detector, Kind};
 use super::ruleset::Settings;
+use super::scanner::escaped_somewhere;
 use super::screen::{self, Screen};
 
 /// Byte classes of the candidate pass.
@@ -88,6 +89,9 @@ pub(crate) struct Engine {
     /// Per detector: its mask placeholder, rendered once (a placeholder
     /// does not depend on the value).
     pub placeholders: Vec<Box<str>>,
+    /// Per detector: whether its placeholder has no byte any encoding
+    /// escapes, so it is copied without a per-byte check.
+    pub plain_placeholders: Vec<bool>,
     pub max_token: usize,
     pub window: usize,
     pub max_window: usize,
@@ -172,6 +176,10 @@ impl Engine {
                 }
             }
         }
+        let placeholders: Vec<Box<str>> = detectors
+            .iter()
+            .map(|d| renderer.mask(&d.id).into())
+            .collect();
         Engine {
             value_groups,
             context_words,
@@ -185,10 +193,11 @@ impl Engine {
             unscreened,
             number_min_digits,
             gazetteer,
-            placeholders: detectors
+            plain_placeholders: placeholders
                 .iter()
-                .map(|d| renderer.mask(&d.id).into())
+                .map(|p| !p.bytes().any(escaped_somewhere))
                 .collect(),
+            placeholders,
             renderer,
             max_token: settings.max_token,
             window: settings.context_window,

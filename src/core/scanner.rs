@@ -935,7 +935,11 @@ impl Scanner {
                 rendered.as_str()
             }
         };
-        self.write_escaped(text, out);
+        if matches!(det.action, DetectorAction::Mask) && engine.plain_placeholders[m.det as usize] {
+            out.extend_from_slice(text.as_bytes());
+        } else {
+            self.write_escaped(text, out);
+        }
         // Markup inside the replaced span (a `<br>` between name parts) is kept.
         for i in self.vb.markup_starts(a, b) {
             let pos = self.base + i as u64;
@@ -1082,6 +1086,12 @@ impl CapState {
             _ => None,
         }
     }
+}
+
+/// Whether some output encoding escapes byte `b` (see
+/// [`Scanner::write_escaped`]): text without such bytes is copied as is.
+pub(crate) fn escaped_somewhere(b: u8) -> bool {
+    matches!(b, b'&' | b'<' | b'>' | b'"' | b'\\') || b < 0x20
 }
 
 /// Letters, digits and UTF-8 bytes count as word characters for boundaries.
@@ -1273,5 +1283,38 @@ must_match = ["bor på gatan 12345"]
             }
         }
         assert!(skipped > 0);
+    }
+
+    #[test]
+    fn text_without_escaped_bytes_is_written_as_is_in_every_encoding() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
+        let mut scanner = Scanner::new(engine);
+        let ctx = FieldCtx::default();
+        let encodings = [
+            Encoding::Plain,
+            Encoding::Html,
+            Encoding::Json,
+            Encoding::JsonHtml,
+        ];
+        for enc in encodings {
+            scanner.reset(engine, &key, enc, 0, &ctx, "", false);
+            for b in 0..0x80u8 {
+                let text = char::from(b).to_string();
+                let mut out = Vec::new();
+                scanner.write_escaped(&text, &mut out);
+                if !escaped_somewhere(b) {
+                    assert_eq!(out, text.as_bytes(), "{b:#x} in {enc:?}");
+                }
+            }
+        }
+        for (d, p) in engine.placeholders.iter().enumerate() {
+            assert_eq!(
+                engine.plain_placeholders[d],
+                !p.bytes().any(escaped_somewhere)
+            );
+        }
+        assert!(engine.plain_placeholders.iter().any(|&plain| plain));
     }
 }
