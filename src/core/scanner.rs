@@ -847,9 +847,13 @@ impl Scanner {
         out: &mut Vec<u8>,
     ) -> Result<(), RedactError> {
         if !self.pending.is_empty() {
-            self.pending.sort_unstable();
-            let mut keep = Vec::new();
-            for m in std::mem::take(&mut self.pending) {
+            // Undecided matches are kept in place: the queue keeps its
+            // allocation from value to value.
+            let mut pending = std::mem::take(&mut self.pending);
+            pending.sort_unstable();
+            let mut kept = 0;
+            for i in 0..pending.len() {
+                let m = pending[i];
                 if m.start < self.accepted_end {
                     continue;
                 }
@@ -858,7 +862,8 @@ impl Scanner {
                     "a match reached back into emitted output"
                 );
                 if m.start >= emit_to {
-                    keep.push(m);
+                    pending[kept] = m;
+                    kept += 1;
                     continue;
                 }
                 self.copy(self.emitted, m.start, out);
@@ -866,7 +871,8 @@ impl Scanner {
                 self.emitted = m.end;
                 self.accepted_end = m.end;
             }
-            self.pending = keep;
+            pending.truncate(kept);
+            self.pending = pending;
         }
         if emit_to > self.emitted {
             self.copy(self.emitted, emit_to, out);
