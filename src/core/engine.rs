@@ -20,6 +20,7 @@ use super::action::Renderer;
 use super::detect::gazetteer::Gazetteer;
 use super::detect::{Detector, Kind};
 use super::ruleset::Settings;
+use super::scanner::escaped_somewhere;
 use super::screen::{self, Screen};
 
 /// Byte classes of the candidate pass.
@@ -63,6 +64,9 @@ pub(crate) struct FieldCtx {
 pub(crate) struct Engine {
     pub detectors: Vec<Detector>,
     pub value_groups: Vec<Option<usize>>,
+    /// Per detector: whether any keyword is a context or negative word for
+    /// it. Without one, no hit can decide its context.
+    pub context_words: Vec<bool>,
     pub keywords: Vec<Keyword>,
     pub ac: Option<DFA>,
     /// Where a keyword may begin: the automaton only starts at a word
@@ -85,6 +89,9 @@ pub(crate) struct Engine {
     /// Per detector: its mask placeholder, rendered once (a placeholder
     /// does not depend on the value).
     pub placeholders: Vec<Box<str>>,
+    /// Per detector: whether its placeholder has no byte any encoding
+    /// escapes, so it is copied without a per-byte check.
+    pub plain_placeholders: Vec<bool>,
     pub max_token: usize,
     pub window: usize,
     pub max_window: usize,
@@ -142,6 +149,12 @@ impl Engine {
             .min()
             .unwrap_or(usize::MAX);
         let value_groups = detectors.iter().map(Detector::value_group).collect();
+        let mut context_words = vec![false; detectors.len()];
+        for k in &keywords {
+            for &d in k.context_for.iter().chain(&k.negative_for) {
+                context_words[d as usize] = true;
+            }
+        }
         let max_window = detectors
             .iter()
             .filter_map(|d| d.context_window)
@@ -163,8 +176,13 @@ impl Engine {
                 }
             }
         }
+        let placeholders: Vec<Box<str>> = detectors
+            .iter()
+            .map(|d| renderer.mask(&d.id).into())
+            .collect();
         Engine {
             value_groups,
+            context_words,
             keywords,
             ac,
             kw_starts,
@@ -175,10 +193,11 @@ impl Engine {
             unscreened,
             number_min_digits,
             gazetteer,
-            placeholders: detectors
+            plain_placeholders: placeholders
                 .iter()
-                .map(|d| renderer.mask(&d.id).into())
+                .map(|p| !p.bytes().any(escaped_somewhere))
                 .collect(),
+            placeholders,
             renderer,
             max_token: settings.max_token,
             window: settings.context_window,

@@ -10,6 +10,7 @@
 //! `max_token` plus the context window, not by the body.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::Anchored;
@@ -425,10 +426,23 @@ impl Scanner {
             return;
         }
         if !k.context_for.is_empty() || !k.negative_for.is_empty() {
-            self.hits.push_back(Hit { end, kw });
+            self.push_hit(Hit { end, kw });
         }
         for &d in &k.trigger_for {
             self.cands.push_back((end, Cand::One(d)));
+        }
+    }
+
+    /// Queues a context hit, keeping the queue ordered by end (stable):
+    /// `context_allows` relies on it. Hits come in word-start order, so
+    /// only a keyword inside a longer one (a "på" in "bor på gatan") ends
+    /// before the last hit and is put in its place.
+    fn push_hit(&mut self, hit: Hit) {
+        if self.hits.back().is_none_or(|h| h.end <= hit.end) {
+            self.hits.push_back(hit);
+        } else {
+            let at = self.hits.partition_point(|h| h.end <= hit.end);
+            self.hits.insert(at, hit);
         }
     }
 
@@ -685,37 +699,8 @@ impl Scanner {
             .range(s..wend)
             .anchored(ReAnchored::Yes);
         let group = engine.value_groups[d as usize];
-        let fast_end = match &det.fast {
-            Some(dfa) => match dfa.try_search_fwd(&input) {
-                Ok(Some(m)) => Some(m.offset()),
-                Ok(None) => return Ok(()),
-                Err(_) => None,
-            },
-            None => None,
-        };
-        let (m, value) = match (group, fast_end) {
-            (None, Some(end)) => (s..end, s..end),
-            (None, None) => match det.regex.search(&input) {
-                Some(m) => (m.range(), m.range()),
-                None => return Ok(()),
-            },
-            (Some(g), fast_end) => {
-                // Find where the match ends with a DFA first, then resolve
-                // the groups on exactly that span: capture engines pay per
-                // byte of haystack, and the window can be kilobytes.
-                let end = match fast_end {
-                    Some(end) => end,
-                    None => match det.regex.search(&input) {
-                        Some(m) => m.end(),
-                        None => return Ok(()),
-                    },
-                };
-                let input = input.clone().range(s..end);
-                match self.caps[d as usize].resolve(det, &input, g) {
-                    Some(spans) => spans,
-                    None => return Ok(()),
-                }
-            }
+        let Some((m, value)) = self.caps[d as usize].find(det, &input, group) else {
+            return Ok(());
         };
         if m.end >= cap_end {
             return Err(RedactError::TokenTooLong {
@@ -727,6 +712,10 @@ impl Scanner {
             return Ok(());
         }
         let (vs, ve) = (self.base + value.start as u64, self.base + value.end as u64);
+        // Both checks are pure: the cheap context one goes first.
+        let Some(context) = self.context_allows(engine, d, vs) else {
+            return Ok(());
+        };
         if let Some(validate) = det.validator {
             let Ok(text) = std::str::from_utf8(&self.vb.view[value.clone()]) else {
                 return Ok(());
@@ -735,9 +724,6 @@ impl Scanner {
                 return Ok(());
             }
         }
-        let Some(context) = self.context_allows(engine, d, vs) else {
-            return Ok(());
-        };
         self.pending.push(Match {
             start: vs,
             neg_len: -((ve - vs) as i64),
@@ -757,22 +743,39 @@ impl Scanner {
         if self.ctx.context_ok.contains(&d) {
             return Some(true);
         }
+        // Without context words of its own no hit can decide (names,
+        // credentials): skip the search.
+        let word = if engine.context_words[d as usize] {
+            self.nearest_context_word(engine, d, vs)
+        } else {
+            None
+        };
+        match word {
+            Some(supports) => supports.then_some(true),
+            None => (!det.require_context).then_some(false),
+        }
+    }
+
+    /// The nearest context (`true`) or negative (`false`) word for detector
+    /// `d` in its window before `vs`, if any.
+    fn nearest_context_word(&self, engine: &Engine, d: u16, vs: u64) -> Option<bool> {
+        let det = &engine.detectors[d as usize];
         let window = det.context_window.unwrap_or(engine.window) as u64;
         let lo = vs.saturating_sub(window);
         // Hits are ordered by end; candidates are decided well behind
-        // discovery, so find the window by binary search, not by walking.
-        let from = self.hits.partition_point(|h| h.end < lo);
+        // discovery, so find the window's end by binary search. The window
+        // itself holds a few hits at most: walk back from there.
         let to = self.hits.partition_point(|h| h.end <= vs);
-        for h in self.hits.range(from..to).rev() {
+        for h in self.hits.range(..to).rev().take_while(|h| h.end >= lo) {
             let k = &engine.keywords[h.kw as usize];
             if k.negative_for.contains(&d) {
-                return None;
+                return Some(false);
             }
             if k.context_for.contains(&d) {
                 return Some(true);
             }
         }
-        (!det.require_context).then_some(false)
+        None
     }
 
     /// The own pass of a `scan` detector, from its cursor; returns the new cursor.
@@ -844,9 +847,13 @@ impl Scanner {
         out: &mut Vec<u8>,
     ) -> Result<(), RedactError> {
         if !self.pending.is_empty() {
-            self.pending.sort_unstable();
-            let mut keep = Vec::new();
-            for m in std::mem::take(&mut self.pending) {
+            // Undecided matches are kept in place: the queue keeps its
+            // allocation from value to value.
+            let mut pending = std::mem::take(&mut self.pending);
+            pending.sort_unstable();
+            let mut kept = 0;
+            for i in 0..pending.len() {
+                let m = pending[i];
                 if m.start < self.accepted_end {
                     continue;
                 }
@@ -855,7 +862,8 @@ impl Scanner {
                     "a match reached back into emitted output"
                 );
                 if m.start >= emit_to {
-                    keep.push(m);
+                    pending[kept] = m;
+                    kept += 1;
                     continue;
                 }
                 self.copy(self.emitted, m.start, out);
@@ -863,7 +871,8 @@ impl Scanner {
                 self.emitted = m.end;
                 self.accepted_end = m.end;
             }
-            self.pending = keep;
+            pending.truncate(kept);
+            self.pending = pending;
         }
         if emit_to > self.emitted {
             self.copy(self.emitted, emit_to, out);
@@ -932,7 +941,11 @@ impl Scanner {
                 rendered.as_str()
             }
         };
-        self.write_escaped(text, out);
+        if matches!(det.action, DetectorAction::Mask) && engine.plain_placeholders[m.det as usize] {
+            out.extend_from_slice(text.as_bytes());
+        } else {
+            self.write_escaped(text, out);
+        }
         // Markup inside the replaced span (a `<br>` between name parts) is kept.
         for i in self.vb.markup_starts(a, b) {
             let pos = self.base + i as u64;
@@ -1004,14 +1017,55 @@ struct CapState {
 }
 
 impl CapState {
-    /// The match and `value` group (index `g`) of `det` on `input`, which
-    /// is exactly the span its DFA matched.
+    /// The anchored match of `det` on `input` and its `value` span
+    /// (the whole match when the pattern has no `value` group).
+    fn find(
+        &mut self,
+        det: &Detector,
+        input: &Input,
+        group: Option<usize>,
+    ) -> Option<(Range<usize>, Range<usize>)> {
+        let s = input.start();
+        if let (Some(g), Some(CaptureEngine::OnePass(_))) = (group, &det.captures) {
+            // A one-pass search stops at its dead state just as the DFA
+            // does, so running it on the whole window costs one walk, not
+            // a DFA walk and then a capture walk over the same bytes.
+            return self.resolve(det, input, g);
+        }
+        let fast_end = match &det.fast {
+            Some(dfa) => match dfa.try_search_fwd(input) {
+                Ok(Some(m)) => Some(m.offset()),
+                Ok(None) => return None,
+                Err(_) => None,
+            },
+            None => None,
+        };
+        match (group, fast_end) {
+            (None, Some(end)) => Some((s..end, s..end)),
+            (None, None) => det.regex.search(input).map(|m| (m.range(), m.range())),
+            (Some(g), fast_end) => {
+                // Find where the match ends with a DFA first, then resolve
+                // the groups on exactly that span: the backtracker pays per
+                // byte of haystack, and the window can be kilobytes.
+                let end = match fast_end {
+                    Some(end) => end,
+                    None => det.regex.search(input)?.end(),
+                };
+                let input = input.clone().range(s..end);
+                self.resolve(det, &input, g)
+            }
+        }
+    }
+
+    /// The match and `value` group (index `g`) of `det` on `input`: the
+    /// whole window for a one-pass engine, else exactly the span its DFA
+    /// matched (see [`CapState::find`]).
     fn resolve(
         &mut self,
         det: &Detector,
         input: &Input,
         g: usize,
-    ) -> Option<(std::ops::Range<usize>, std::ops::Range<usize>)> {
+    ) -> Option<(Range<usize>, Range<usize>)> {
         let resolved = match &det.captures {
             Some(CaptureEngine::OnePass(dfa)) => {
                 let cache = self.onepass.get_or_insert_with(|| dfa.create_cache());
@@ -1040,6 +1094,12 @@ impl CapState {
     }
 }
 
+/// Whether some output encoding escapes byte `b` (see
+/// [`Scanner::write_escaped`]): text without such bytes is copied as is.
+pub(crate) fn escaped_somewhere(b: u8) -> bool {
+    matches!(b, b'&' | b'<' | b'>' | b'"' | b'\\') || b < 0x20
+}
+
 /// Letters, digits and UTF-8 bytes count as word characters for boundaries.
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b >= 0x80
@@ -1066,5 +1126,201 @@ fn json_escape_byte(b: u8, out: &mut Vec<u8>) {
             out.push(HEX[usize::from(b & 15)]);
         }
         _ => out.push(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ruleset::{RuleSource, Ruleset};
+
+    /// The shipped detector rules, compiled in (no file I/O in the core).
+    fn shipped_rules() -> Ruleset {
+        let files = [
+            (
+                "addresses.toml",
+                include_str!("../../rules/detectors/addresses.toml"),
+            ),
+            (
+                "contact.toml",
+                include_str!("../../rules/detectors/contact.toml"),
+            ),
+            (
+                "credentials.toml",
+                include_str!("../../rules/detectors/credentials.toml"),
+            ),
+            (
+                "names.toml",
+                include_str!("../../rules/detectors/names.toml"),
+            ),
+            (
+                "nordic-ids.toml",
+                include_str!("../../rules/detectors/nordic-ids.toml"),
+            ),
+            (
+                "payment.toml",
+                include_str!("../../rules/detectors/payment.toml"),
+            ),
+        ];
+        let sources: Vec<RuleSource> = files
+            .iter()
+            .map(|(path, text)| RuleSource {
+                path: path.to_string(),
+                text: text.to_string(),
+            })
+            .collect();
+        Ruleset::compile(&sources).expect("shipped rules compile")
+    }
+
+    /// Every rule example, at every byte offset and with text after it: the
+    /// anchored positions the scanner tries detectors at.
+    fn haystacks(rules: &Ruleset) -> Vec<(Vec<u8>, usize)> {
+        let mut out = Vec::new();
+        for ex in rules.examples() {
+            for tail in ["", " ", ", och mer text", "\n"] {
+                let hay = format!("{}{tail}", ex.text).into_bytes();
+                (0..hay.len()).for_each(|s| out.push((hay.clone(), s)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn find_agrees_with_the_general_engine() {
+        let rules = shipped_rules();
+        let hays = haystacks(&rules);
+        let one_pass = |d: &&Detector| matches!(d.captures, Some(CaptureEngine::OnePass(_)));
+        assert!(rules.engine.detectors.iter().any(|d| one_pass(&d)));
+        for det in &rules.engine.detectors {
+            if det.kind == Kind::Scan {
+                continue;
+            }
+            let group = det.value_group();
+            let mut caps = CapState::default();
+            let mut general = det.regex.create_captures();
+            for (hay, s) in &hays {
+                let input = Input::new(hay).range(*s..).anchored(ReAnchored::Yes);
+                det.regex.search_captures(&input, &mut general);
+                let want = general.get_match().map(|m| {
+                    let value =
+                        group.map_or(Some(m.range()), |g| general.get_group(g).map(|v| v.range()));
+                    (m.range(), value)
+                });
+                let got = caps.find(det, &input, group);
+                let want = want.and_then(|(m, v)| Some((m, v?)));
+                assert_eq!(
+                    got,
+                    want,
+                    "{} at {s} in {:?}",
+                    det.id,
+                    String::from_utf8_lossy(hay)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn context_hits_stay_ordered_by_end() {
+        // "på" starts inside "bor på gatan" and ends before it.
+        let rule = r#"
+[[detector]]
+id = "t.number"
+description = "d"
+kind = "number"
+pattern = '[0-9]{5}'
+context = ["bor på gatan"]
+negative_context = ["på", "gatan"]
+action = "mask"
+must_match = ["bor på gatan 12345"]
+"#;
+        let source = RuleSource {
+            path: "t.toml".into(),
+            text: rule.into(),
+        };
+        let rules = Ruleset::compile(&[source]).expect("compiles");
+        let engine = &rules.engine;
+        let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
+        let mut scanner = Scanner::new(engine);
+        let ctx = FieldCtx::default();
+        scanner.reset(engine, &key, Encoding::Plain, 0, &ctx, "", false);
+        let mut out = Vec::new();
+        let text = b"jag bor p\xc3\xa5 gatan 12345 nu";
+        scanner.push(engine, &key, text, &mut out).expect("push");
+        scanner.discover(engine, text.len() as u64);
+        let ends: Vec<u64> = scanner.hits.iter().map(|h| h.end).collect();
+        // In arrival order "bor på gatan" (17) came before "på" (11).
+        assert!(ends.contains(&11) && ends.contains(&17), "{ends:?}");
+        assert!(ends.is_sorted(), "{ends:?}");
+    }
+
+    #[test]
+    fn detectors_without_context_words_are_never_decided_by_a_hit() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        let words: Vec<&str> = engine
+            .detectors
+            .iter()
+            .flat_map(|d| d.context.iter().chain(&d.negative_context))
+            .map(String::as_str)
+            .collect();
+        let text = words.join(" x ");
+        let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
+        let mut scanner = Scanner::new(engine);
+        scanner.reset(
+            engine,
+            &key,
+            Encoding::Plain,
+            0,
+            &FieldCtx::default(),
+            "",
+            false,
+        );
+        scanner.vb.view.extend_from_slice(text.as_bytes());
+        scanner.discover(engine, text.len() as u64);
+        assert!(scanner.hits.len() >= words.len(), "every word is a hit");
+        let mut skipped = 0;
+        for (d, _) in engine.detectors.iter().enumerate() {
+            if engine.context_words[d] {
+                continue;
+            }
+            skipped += 1;
+            for vs in 0..=text.len() as u64 {
+                assert_eq!(scanner.nearest_context_word(engine, d as u16, vs), None);
+            }
+        }
+        assert!(skipped > 0);
+    }
+
+    #[test]
+    fn text_without_escaped_bytes_is_written_as_is_in_every_encoding() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
+        let mut scanner = Scanner::new(engine);
+        let ctx = FieldCtx::default();
+        let encodings = [
+            Encoding::Plain,
+            Encoding::Html,
+            Encoding::Json,
+            Encoding::JsonHtml,
+        ];
+        for enc in encodings {
+            scanner.reset(engine, &key, enc, 0, &ctx, "", false);
+            for b in 0..0x80u8 {
+                let text = char::from(b).to_string();
+                let mut out = Vec::new();
+                scanner.write_escaped(&text, &mut out);
+                if !escaped_somewhere(b) {
+                    assert_eq!(out, text.as_bytes(), "{b:#x} in {enc:?}");
+                }
+            }
+        }
+        for (d, p) in engine.placeholders.iter().enumerate() {
+            assert_eq!(
+                engine.plain_placeholders[d],
+                !p.bytes().any(escaped_somewhere)
+            );
+        }
+        assert!(engine.plain_placeholders.iter().any(|&plain| plain));
     }
 }

@@ -133,6 +133,10 @@ impl Screen {
         let config = dense::Config::new()
             .start_kind(StartKind::Anchored)
             .match_kind(MatchKind::All)
+            // Acceleration only pays in a library search loop; in the
+            // screen's own walk an accelerated state is just one more
+            // special state to stop at.
+            .accelerate(false)
             .dfa_size_limit(Some(limit))
             .determinize_size_limit(Some(2 * limit));
         let patterns: Vec<&str> = members.iter().map(|&(_, p)| p).collect();
@@ -183,6 +187,7 @@ impl Screen {
         mask | self.matched(sid)
     }
 
+    #[inline]
     fn matched(&self, sid: StateID) -> u64 {
         match self.matches.get(sid.as_usize() >> self.dfa.stride2()) {
             Some(&m) => m,
