@@ -533,8 +533,7 @@ impl Scanner {
         while e < end && (self.vb.view[e].is_ascii_alphabetic() || self.vb.view[e] >= 0x80) {
             e += 1;
         }
-        let known = std::str::from_utf8(&self.vb.view[s..e])
-            .is_ok_and(|w| engine.gazetteer.is_candidate(w));
+        let known = engine.gazetteer.is_candidate(&self.vb.view[s..e]);
         (self.base + e as u64, known)
     }
 

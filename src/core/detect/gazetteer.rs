@@ -12,8 +12,9 @@ pub struct Gazetteer {
     surnames: HashSet<String>,
     not_names: HashSet<String>,
     /// Given names and surnames together: the candidate test on every
-    /// capitalised word is one lookup.
-    names: HashSet<String>,
+    /// capitalised word is one lookup. Keyed by bytes so the scanner looks
+    /// a word up without validating it as UTF-8 first.
+    names: HashSet<Box<[u8]>>,
     /// Surname suffixes by their last byte: a word is compared only with
     /// the few suffixes that end like it.
     suffixes: Vec<Vec<String>>,
@@ -35,7 +36,10 @@ impl Gazetteer {
         };
         let (given, surnames): (HashSet<String>, HashSet<String>) = (set(given), set(surnames));
         Gazetteer {
-            names: given.union(&surnames).cloned().collect(),
+            names: given
+                .union(&surnames)
+                .map(|s| s.as_bytes().into())
+                .collect(),
             given,
             surnames,
             not_names: set(not_names),
@@ -73,18 +77,25 @@ impl Gazetteer {
     /// A capitalised word of five letters or more ending in a surname
     /// suffix (-sson, -sen, -nen, …).
     fn has_surname_form(&self, w: &str) -> bool {
-        let Some(&last) = w.as_bytes().last() else {
-            return false;
-        };
-        let Some(suffixes) = self.suffixes.get(usize::from(last)) else {
-            return false;
-        };
         // Cheapest and most selective test first: most words end in no suffix.
-        suffixes
-            .iter()
-            .any(|s| w.len() > s.len() + 1 && w.ends_with(s.as_str()))
+        self.ends_in_suffix(w.as_bytes())
             && w.chars().next().is_some_and(char::is_uppercase)
             && w.chars().count() >= 5
+    }
+
+    /// Whether the word ends in a surname suffix and is at least two bytes
+    /// longer than it.
+    fn ends_in_suffix(&self, w: &[u8]) -> bool {
+        let Some(&last) = w.last() else {
+            return false;
+        };
+        self.suffixes
+            .get(usize::from(last))
+            .is_some_and(|suffixes| {
+                suffixes
+                    .iter()
+                    .any(|s| w.len() > s.len() + 1 && w.ends_with(s.as_bytes()))
+            })
     }
 
     /// An ordinary word that is also a name ("Will", "May"): never a name on its own.
@@ -92,8 +103,49 @@ impl Gazetteer {
         self.not_names.contains(w)
     }
 
-    /// Whether the word may start a gazetteer name candidate at all.
-    pub fn is_candidate(&self, w: &str) -> bool {
-        self.names.contains(w) || self.has_surname_form(w)
+    /// Whether the word (raw bytes) may start a gazetteer name candidate
+    /// at all. Bytes that are not UTF-8 never are; they are validated only
+    /// for the rare word ending in a surname suffix, not for every
+    /// capitalised word (the name set holds only UTF-8 keys).
+    pub fn is_candidate(&self, w: &[u8]) -> bool {
+        self.names.contains(w)
+            || (self.ends_in_suffix(w)
+                && std::str::from_utf8(w).is_ok_and(|w| self.has_surname_form(w)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Gazetteer;
+
+    /// The byte-keyed candidate test agrees with the string lookups it
+    /// replaces, and rejects bytes that are not UTF-8 (a word cut inside a
+    /// character, Latin-1 text) as the string path did.
+    #[test]
+    fn candidate_on_bytes_agrees_with_the_string_lookups() {
+        let g = Gazetteer::from_lists(&["Anna", "Åsa"], &["Öberg"], &["Will"], &["sson", "sen"]);
+        let words: [&[u8]; 14] = [
+            b"Anna",
+            "Åsa".as_bytes(),
+            "Öberg".as_bytes(),
+            b"Karlsson",
+            "Åkesson".as_bytes(),
+            b"Olsen",
+            b"Asen",
+            b"Ann",
+            b"Annas",
+            b"sson",
+            b"Will",
+            b"",
+            &"Åsa".as_bytes()[..1],
+            b"\xC5kesson",
+        ];
+        for w in words {
+            let general = std::str::from_utf8(w).is_ok_and(|s| {
+                g.is_given_name(s) || g.surnames.contains(s) || g.has_surname_form(s)
+            });
+            assert_eq!(g.is_candidate(w), general, "{w:?}");
+        }
+        assert!(g.is_candidate(b"Karlsson") && !g.is_candidate(b"\xC5kesson"));
     }
 }
