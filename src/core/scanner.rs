@@ -347,10 +347,10 @@ impl Scanner {
             // every class but `@` needs a word start, and `@` is no word byte.
             let info = engine.byte_info[b as usize];
             if info & IS_WORD == 0 {
-                prev_word = false;
                 if info != 0 {
-                    self.candidate(engine, self.base + i as u64, info);
+                    self.candidate(engine, self.base + i as u64, info, prev_word);
                 }
+                prev_word = false;
                 i += 1;
                 continue;
             }
@@ -363,7 +363,7 @@ impl Scanner {
                 }
                 let class = info & !IS_WORD;
                 if class != 0 {
-                    self.candidate(engine, self.base + i as u64, class);
+                    self.candidate(engine, self.base + i as u64, class, false);
                 }
             }
             prev_word = true;
@@ -446,10 +446,15 @@ impl Scanner {
         }
     }
 
-    fn candidate(&mut self, engine: &Engine, pos: u64, class: u8) {
-        let prev = self.before(pos);
-        if class & (C_DIGIT | C_SIGN) != 0 && !is_word(prev) {
-            let digit_start = class & C_DIGIT != 0 && !prev.is_ascii_digit();
+    /// Queues the candidates byte class `class` starts at `pos`.
+    /// `after_word` is whether the byte before is a word byte: the byte
+    /// pass knows it, so the byte is not read again here (a debug build
+    /// checks the two agree).
+    fn candidate(&mut self, engine: &Engine, pos: u64, class: u8, after_word: bool) {
+        debug_assert_eq!(after_word, is_word(self.before(pos)));
+        if class & (C_DIGIT | C_SIGN) != 0 && !after_word {
+            // Not after a word byte, so not after a digit either.
+            let digit_start = class & C_DIGIT != 0;
             let sign_start = class & C_SIGN != 0 && self.peek(pos + 1).is_ascii_digit();
             if digit_start || sign_start {
                 let digits = self.digit_count(pos);
@@ -462,7 +467,7 @@ impl Scanner {
         if class & C_AT != 0 {
             self.cands.push_back((pos, Cand::Email));
         }
-        if class & (C_UPPER | C_HIGH) != 0 && !is_word(prev) {
+        if class & (C_UPPER | C_HIGH) != 0 && !after_word {
             self.word_candidates(engine, pos, class);
         }
         if class & C_COLON != 0 {
