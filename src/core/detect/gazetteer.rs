@@ -107,6 +107,7 @@ impl Gazetteer {
     /// at all. Bytes that are not UTF-8 never are; they are validated only
     /// for the rare word ending in a surname suffix, not for every
     /// capitalised word (the name set holds only UTF-8 keys).
+    #[inline]
     pub fn is_candidate(&self, w: &[u8]) -> bool {
         self.names.contains(w)
             || (self.ends_in_suffix(w)
