@@ -138,7 +138,7 @@ impl Engine {
             class[b':' as usize] |= C_COLON;
         }
         for (b, c) in class.iter_mut().enumerate() {
-            if (b as u8).is_ascii_alphanumeric() || b >= 0x80 {
+            if word_byte(b as u8) {
                 *c |= IS_WORD;
             }
         }
@@ -334,8 +334,10 @@ pub(crate) const EMAIL_LOCAL_MAX: usize = 64;
 /// whole keyword or its start, and a hashed bit per first three bytes of
 /// the longer ones. Words starting with a common pair ("th", "de", "vi")
 /// but no keyword's first three bytes are passed over without starting the
-/// automaton. Sound: every keyword occurrence passes (a hash collision
-/// only lets more through).
+/// automaton. A whole-word keyword of one or two letters counts only where
+/// the word ends with it, so "v" and "hi" do not let "vises" or "hilsen"
+/// through. Sound: every keyword occurrence the scanner would accept
+/// passes (a hash collision only lets more through).
 #[derive(Debug, Clone)]
 pub(crate) struct KeywordStarts {
     pairs: Box<Bits>,
@@ -347,18 +349,28 @@ pub(crate) struct KeywordStarts {
 type Bits = [u64; 1 << 10];
 
 impl KeywordStarts {
-    fn new(patterns: &[Vec<u8>]) -> Self {
+    /// From the keywords and whether each must stand as a whole word.
+    fn new(patterns: &[(Vec<u8>, bool)]) -> Self {
         let mut f = KeywordStarts {
             pairs: Box::new([0; 1 << 10]),
             short: Box::new([0; 1 << 10]),
             triples: Box::new([0; 1 << 10]),
         };
-        for p in patterns {
+        for (p, whole_word) in patterns {
+            // The bytes that may follow the keyword where it is accepted:
+            // a whole word ending in a word byte needs a non-word byte next.
+            let ends = |last: u8| *whole_word && word_byte(last);
+            let may_follow = |last: u8| (0..=255u8).filter(move |&n| !ends(last) || !word_byte(n));
             match p.as_slice() {
-                [a] => (0..=255).for_each(|b| {
+                [a] => may_follow(*a).for_each(|b| {
                     set(&mut f.pairs, pair_index(*a, b));
                     set(&mut f.short, pair_index(*a, b));
                 }),
+                [a, b] if ends(*b) => {
+                    let pair = pair_index(*a, *b);
+                    set(&mut f.pairs, pair);
+                    may_follow(*b).for_each(|c| set(&mut f.triples, Self::triple_index(pair, c)));
+                }
                 [a, b] => {
                     set(&mut f.pairs, pair_index(*a, *b));
                     set(&mut f.short, pair_index(*a, *b));
@@ -389,6 +401,11 @@ impl KeywordStarts {
     }
 }
 
+/// Letters, digits and UTF-8 bytes: the scanner's word bytes.
+fn word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b >= 0x80
+}
+
 fn set(bits: &mut Bits, i: u16) {
     bits[usize::from(i >> 6)] |= 1 << (i & 63);
 }
@@ -405,7 +422,7 @@ fn pair_index(a: u8, b: u8) -> u16 {
 fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, KeywordStarts) {
     let mut index: HashMap<Vec<u8>, usize> = HashMap::default();
     let mut keywords: Vec<Keyword> = Vec::new();
-    let mut patterns: Vec<Vec<u8>> = Vec::new();
+    let mut patterns: Vec<(Vec<u8>, bool)> = Vec::new();
     let mut add = |word: &str, exact: bool, det: u16, role: fn(&mut Keyword) -> &mut Vec<u16>| {
         let bytes = word.as_bytes().to_vec();
         if bytes.is_empty() {
@@ -417,7 +434,7 @@ fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, Keyword
             bytes.to_ascii_lowercase()
         };
         let i = *index.entry(key).or_insert_with(|| {
-            patterns.push(bytes.clone());
+            patterns.push((bytes.clone(), !exact));
             keywords.push(Keyword {
                 len: bytes.len(),
                 exact: exact.then(|| bytes.clone()),
@@ -450,6 +467,7 @@ fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, Keyword
     if patterns.is_empty() {
         return (keywords, None, starts);
     }
+    let patterns: Vec<&[u8]> = patterns.iter().map(|(p, _)| p.as_slice()).collect();
     // Anchored: the scanner runs the automaton only at word starts, where
     // it dies after a byte or two unless a keyword really begins there. That
     // is much cheaper than a transition per byte over the whole body.
@@ -478,7 +496,7 @@ mod tests {
             "Ärende",
             "my password is",
         ];
-        let f = KeywordStarts::new(&words.map(|w| w.as_bytes().to_vec()));
+        let f = KeywordStarts::new(&words.map(|w| (w.as_bytes().to_vec(), w != "eyJ")));
         let at = |w: &[u8], i: usize| w.get(i).copied().unwrap_or(b' ');
         for w in words {
             for w in [
@@ -490,14 +508,53 @@ mod tests {
                 assert!(f.may_start(b[0], at(b, 1), at(b, 2)), "{w}");
             }
         }
-        // A one-byte keyword passes any word it starts; a two-byte one, any
-        // word it starts.
-        assert!(f.may_start(b'v', b'i', b'a'));
-        assert!(f.may_start(b'h', b'i', b'x'));
+        // A one- or two-letter whole word passes where the word ends with
+        // it, not at the start of a longer word ("vises", "hix"), unless a
+        // longer keyword starts that way ("hilsen").
+        assert!(f.may_start(b'v', b',', b'x'));
+        assert!(f.may_start(b'h', b'i', b'.'));
+        assert!(!f.may_start(b'v', b'i', b's'));
+        assert!(!f.may_start(b'h', b'i', b'x'));
+        assert!(f.may_start(b'h', b'i', b'l'));
         // No keyword starts with "th" or "de"; "tex" shares only "te".
         assert!(!f.may_start(b't', b'h', b'e'));
         assert!(!f.may_start(b'd', b'e', b'n'));
         assert!(!f.may_start(b't', b'e', b'x'));
         assert!(!f.may_start(b'e', b'y', b'e'));
+    }
+
+    /// The filter never drops a word start where the scanner would accept
+    /// a keyword: checked against the general rule (keyword matches case
+    /// folded at the start; a whole word ending in a word byte is followed
+    /// by a non-word byte) on every three-byte start over a small alphabet.
+    #[test]
+    fn keyword_starts_pass_every_accepted_hit() {
+        let keywords: [(&[u8], bool); 7] = [
+            (b"v", true),
+            (b"hi", true),
+            (b"a-", true),
+            (b"k", false),
+            (b"ab", false),
+            (b"vid", true),
+            (b"b.c", true),
+        ];
+        let f = KeywordStarts::new(&keywords.map(|(k, w)| (k.to_vec(), w)));
+        let alphabet = b"vViIhHdDaAbBkKcx-. \xC3";
+        for &a in alphabet {
+            for &b in alphabet {
+                for &c in alphabet {
+                    let text = [a, b, c];
+                    let next = |i: usize| text.get(i).copied().unwrap_or(b' ');
+                    let accepted = keywords.iter().any(|&(k, whole)| {
+                        let n = k.len();
+                        text[..n].eq_ignore_ascii_case(k)
+                            && !(whole && super::word_byte(k[n - 1]) && super::word_byte(next(n)))
+                    });
+                    if accepted {
+                        assert!(f.may_start(a, b, c), "{:?}", String::from_utf8_lossy(&text));
+                    }
+                }
+            }
+        }
     }
 }
