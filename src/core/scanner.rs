@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::Arc;
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::Anchored;
@@ -94,6 +95,8 @@ pub(crate) struct Scanner {
     caps: Vec<CapState>,
     ctx: FieldCtx,
     path: String,
+    /// `path` shared by this value's findings, made at its first finding.
+    finding_path: Option<Arc<str>>,
     shadow: bool,
     whole: Option<(u16, Option<Pseudonymizer>, bool)>,
     pub findings: Vec<Finding>,
@@ -126,6 +129,7 @@ impl Scanner {
                 .collect(),
             ctx: FieldCtx::default(),
             path: String::new(),
+            finding_path: None,
             shadow: false,
             whole: None,
             findings: Vec::new(),
@@ -177,6 +181,7 @@ impl Scanner {
         self.ctx.whole = ctx.whole;
         self.path.clear();
         self.path.push_str(path);
+        self.finding_path = None;
         self.shadow = shadow;
     }
 
@@ -265,9 +270,10 @@ impl Scanner {
         } else {
             action
         };
+        let path = self.finding_path();
         self.findings.push(Finding {
             detector: d.id.clone(),
-            path: self.path.clone(),
+            path,
             start: self.raw_base,
             end: self.raw_end,
             action,
@@ -276,6 +282,15 @@ impl Scanner {
             self.write_escaped(&text, out);
         }
         Ok(())
+    }
+
+    /// The path for a finding: one allocation per value, not per finding.
+    fn finding_path(&mut self) -> Arc<str> {
+        let path = &self.path;
+        Arc::clone(
+            self.finding_path
+                .get_or_insert_with(|| Arc::from(path.as_str())),
+        )
     }
 
     fn len(&self) -> u64 {
@@ -919,9 +934,10 @@ impl Scanner {
                 })
             }
         };
+        let path = self.finding_path();
         self.findings.push(Finding {
             detector: det.id.clone(),
-            path: self.path.clone(),
+            path,
             start: ra,
             end: rb,
             action,
