@@ -81,6 +81,8 @@ pub(crate) struct Scanner {
     decoder: Decoder,
     encoding: Encoding,
     ac_state: Option<StateID>,
+    /// The keyword automaton's anchored start state, looked up once.
+    ac_start: Option<StateID>,
     discovered: u64,
     emitted: u64,
     accepted_end: u64,
@@ -113,6 +115,10 @@ impl Scanner {
             decoder: Decoder::new(Encoding::Plain),
             encoding: Encoding::Plain,
             ac_state: None,
+            ac_start: engine
+                .ac
+                .as_ref()
+                .and_then(|ac| ac.start_state(Anchored::Yes).ok()),
             discovered: 0,
             emitted: 0,
             accepted_end: 0,
@@ -155,10 +161,7 @@ impl Scanner {
         self.raw_end = raw_offset;
         self.decoder.reset(encoding);
         self.encoding = encoding;
-        self.ac_state = engine
-            .ac
-            .as_ref()
-            .and_then(|ac| ac.start_state(Anchored::Yes).ok());
+        self.ac_state = self.ac_start;
         self.discovered = 0;
         self.emitted = 0;
         self.accepted_end = 0;
