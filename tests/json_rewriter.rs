@@ -238,7 +238,7 @@ fn default_policy_scans_everything_with_field_context() {
     );
     let paths: Vec<_> = findings
         .iter()
-        .map(|f| (f.detector.as_ref(), f.path.as_str()))
+        .map(|f| (f.detector.as_ref(), f.path.as_ref()))
         .collect();
     assert_eq!(
         paths,
@@ -258,7 +258,7 @@ fn findings_carry_paths_with_indices_and_no_values() {
     let input = br#"{"tickets":[{"d":"x"},{"d":"pnr 19811218-9876"}]}"#;
     let (_, findings) = redact_all(&rules, &spec, &key, input).unwrap();
     assert_eq!(findings.len(), 1);
-    assert_eq!(findings[0].path, "tickets[1].d");
+    assert_eq!(&*findings[0].path, "tickets[1].d");
     assert_eq!(
         &input[findings[0].start as usize..findings[0].end as usize],
         b"19811218-9876"
@@ -378,7 +378,7 @@ fn same_key_under_different_parents_keeps_its_own_treatment() {
         assert_eq!(String::from_utf8(out).unwrap(), want);
         let paths: Vec<_> = findings
             .iter()
-            .map(|f| (f.detector.as_ref(), f.path.as_str()))
+            .map(|f| (f.detector.as_ref(), f.path.as_ref()))
             .filter(|(_, p)| *p != "f")
             .collect();
         assert_eq!(

@@ -262,7 +262,7 @@ fn client_basis_and_retention_tags_are_removed_whatever_the_chunking() {
         .filter(|f| &*f.detector == "legal_basis.protect")
         .collect();
     assert_eq!(protect.len(), 2, "{protect:?}");
-    assert!(protect.iter().all(|f| f.path == "tags[]"));
+    assert!(protect.iter().all(|f| &*f.path == "tags[]"));
 
     // A value that white space keeps undecided for too long fails closed,
     // the same way whatever the chunking.

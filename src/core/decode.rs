@@ -14,6 +14,9 @@ pub(crate) struct ViewBuf {
     /// few runs, so decoding costs a copy of the bytes and nothing more.
     spans: Vec<Span>,
     pub mapped: bool,
+    /// Whether a markup run was pushed since `clear`: most views have none,
+    /// and then a replacement need not look for markup to keep.
+    has_markup: bool,
 }
 
 /// A run of view bytes from one place in the raw input.
@@ -47,6 +50,7 @@ impl ViewBuf {
                 return;
             }
         }
+        self.has_markup |= markup;
         self.spans.push(Span {
             at,
             raw: off,
@@ -85,7 +89,7 @@ impl ViewBuf {
     /// the first byte of the range).
     pub fn markup_starts(&self, a: usize, b: usize) -> Vec<usize> {
         let mut starts = Vec::new();
-        if !self.mapped || a >= b {
+        if !self.has_markup || a >= b {
             return starts;
         }
         let first = self.spans.partition_point(|s| s.at <= a).saturating_sub(1);
@@ -115,6 +119,7 @@ impl ViewBuf {
         self.view.clear();
         self.spans.clear();
         self.mapped = mapped;
+        self.has_markup = false;
     }
 
     /// Drops the first `n` view bytes.
@@ -481,6 +486,13 @@ impl Html {
                     k += run;
                     continue;
                 }
+                // `<br>` is most of the markup in ticket bodies: what the
+                // tag states would make of it (one block separator), at once.
+                if bytes[k..].starts_with(b"<br>") {
+                    out.push(b"\n", off + k as u64, false, true);
+                    k += 4;
+                    continue;
+                }
             }
             let at = if identity { off + k as u64 } else { off };
             while !self.step(bytes[k], at, out) {}
@@ -735,6 +747,47 @@ mod tests {
             assert_eq!(v.raw(tag), Some(4));
             assert_eq!(v.raw(tag + 1), Some(8));
         }
+    }
+
+    /// The `<br>` shortcut (taken only when the whole tag is in one piece)
+    /// agrees with the tag states (byte by byte) on the view, raw offsets
+    /// and markup, next to tags it must not take.
+    #[test]
+    fn br_shortcut_agrees_with_the_tag_states() {
+        let raw = br#"a<br>b<br><br>c<BR>d<br/>e<br >f<bra>g<b>h<br"#;
+        for enc in [Encoding::Html, Encoding::JsonHtml] {
+            let marked = |step| {
+                let mut d = Decoder::new(enc);
+                let mut out = ViewBuf {
+                    mapped: true,
+                    ..Default::default()
+                };
+                for (k, piece) in raw.chunks(step).enumerate() {
+                    d.feed(piece, (k * step) as u64, &mut out);
+                }
+                d.finish(&mut out);
+                let bytes: Vec<_> = (0..out.view.len())
+                    .map(|i| (out.view[i], out.raw(i), out.is_markup(i)))
+                    .collect();
+                (bytes, out.markup_starts(0, out.view.len()))
+            };
+            let bytewise = marked(1);
+            assert_eq!(marked(raw.len()), bytewise, "{enc:?}");
+            assert_eq!(bytewise.0.iter().filter(|b| b.0 == b'\n').count(), 6);
+        }
+    }
+
+    /// The markup flag lives as long as the value: a reused buffer finds
+    /// markup in the value that has it, and none after `clear`.
+    #[test]
+    fn markup_is_found_per_value() {
+        let mut v = decode(Encoding::Html, b"a<br>b", 6);
+        assert_eq!(v.markup_starts(0, v.view.len()), vec![1]);
+        v.clear(true);
+        v.push(b"a b", 0, true, false);
+        assert!(v.markup_starts(0, v.view.len()).is_empty());
+        v.push(b" ", 3, false, true);
+        assert_eq!(v.markup_starts(0, v.view.len()), vec![3]);
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub struct Finding {
     /// Detector id (`se.personnummer`) or policy id (`policy.drop`).
     pub detector: Arc<str>,
     /// JSON field path (`ticket.comment.body`, `attachments[3].name`); empty in text mode.
-    pub path: String,
+    /// Shared: the findings in one value carry the same path.
+    pub path: Arc<str>,
     /// Byte range in the input body (start inclusive, end exclusive).
     pub start: u64,
     pub end: u64,

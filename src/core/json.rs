@@ -611,7 +611,7 @@ impl JsonRewriter {
         for _ in 0..removed {
             self.findings.push(Finding {
                 detector: Arc::from("legal_basis.protect"),
-                path: held.path.clone(),
+                path: Arc::from(held.path.as_str()),
                 start: held.at,
                 end: held.at,
                 action: ActionKind::Drop,
@@ -1249,7 +1249,7 @@ impl JsonRewriter {
         let kind = if shadow { ActionKind::Report } else { kind };
         self.findings.push(Finding {
             detector: Arc::from(id),
-            path,
+            path: Arc::from(path),
             start: at,
             end: at,
             action: kind,

@@ -692,7 +692,7 @@ impl MultipartRewriter {
             let start = (self.offset + at as i64).max(0) as u64;
             self.findings.push(Finding {
                 detector: Arc::from(id),
-                path: name.clone(),
+                path: Arc::from(name.as_str()),
                 start,
                 end: start,
                 action: if shadow { ActionKind::Report } else { kind },
@@ -853,7 +853,7 @@ impl MultipartRewriter {
                 }
                 self.findings.push(Finding {
                     detector: Arc::from("legal_basis.protect"),
-                    path: self.path.clone(),
+                    path: Arc::from(self.path.as_str()),
                     start: held.at,
                     end: held.at,
                     action: if self.shadow() {

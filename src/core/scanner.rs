@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::Arc;
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::Anchored;
@@ -80,6 +81,8 @@ pub(crate) struct Scanner {
     decoder: Decoder,
     encoding: Encoding,
     ac_state: Option<StateID>,
+    /// The keyword automaton's anchored start state, looked up once.
+    ac_start: Option<StateID>,
     discovered: u64,
     emitted: u64,
     accepted_end: u64,
@@ -94,6 +97,8 @@ pub(crate) struct Scanner {
     caps: Vec<CapState>,
     ctx: FieldCtx,
     path: String,
+    /// `path` shared by this value's findings, made at its first finding.
+    finding_path: Option<Arc<str>>,
     shadow: bool,
     whole: Option<(u16, Option<Pseudonymizer>, bool)>,
     pub findings: Vec<Finding>,
@@ -110,6 +115,10 @@ impl Scanner {
             decoder: Decoder::new(Encoding::Plain),
             encoding: Encoding::Plain,
             ac_state: None,
+            ac_start: engine
+                .ac
+                .as_ref()
+                .and_then(|ac| ac.start_state(Anchored::Yes).ok()),
             discovered: 0,
             emitted: 0,
             accepted_end: 0,
@@ -126,6 +135,7 @@ impl Scanner {
                 .collect(),
             ctx: FieldCtx::default(),
             path: String::new(),
+            finding_path: None,
             shadow: false,
             whole: None,
             findings: Vec::new(),
@@ -151,10 +161,7 @@ impl Scanner {
         self.raw_end = raw_offset;
         self.decoder.reset(encoding);
         self.encoding = encoding;
-        self.ac_state = engine
-            .ac
-            .as_ref()
-            .and_then(|ac| ac.start_state(Anchored::Yes).ok());
+        self.ac_state = self.ac_start;
         self.discovered = 0;
         self.emitted = 0;
         self.accepted_end = 0;
@@ -177,6 +184,7 @@ impl Scanner {
         self.ctx.whole = ctx.whole;
         self.path.clear();
         self.path.push_str(path);
+        self.finding_path = None;
         self.shadow = shadow;
     }
 
@@ -265,9 +273,10 @@ impl Scanner {
         } else {
             action
         };
+        let path = self.finding_path();
         self.findings.push(Finding {
             detector: d.id.clone(),
-            path: self.path.clone(),
+            path,
             start: self.raw_base,
             end: self.raw_end,
             action,
@@ -276,6 +285,15 @@ impl Scanner {
             self.write_escaped(&text, out);
         }
         Ok(())
+    }
+
+    /// The path for a finding: one allocation per value, not per finding.
+    fn finding_path(&mut self) -> Arc<str> {
+        let path = &self.path;
+        Arc::clone(
+            self.finding_path
+                .get_or_insert_with(|| Arc::from(path.as_str())),
+        )
     }
 
     fn len(&self) -> u64 {
@@ -923,9 +941,10 @@ impl Scanner {
                 })
             }
         };
+        let path = self.finding_path();
         self.findings.push(Finding {
             detector: det.id.clone(),
-            path: self.path.clone(),
+            path,
             start: ra,
             end: rb,
             action,
