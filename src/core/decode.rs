@@ -695,8 +695,8 @@ mod tests {
         }
     }
 
-    /// Every view byte and its raw origin, fed in pieces of `step` bytes.
-    fn mapped(enc: Encoding, raw: &[u8], step: usize) -> Vec<(u8, Option<u64>)> {
+    /// `raw` decoded in pieces of `step` bytes.
+    fn fed(enc: Encoding, raw: &[u8], step: usize) -> ViewBuf {
         let mut d = Decoder::new(enc);
         let mut out = ViewBuf {
             mapped: true,
@@ -706,6 +706,12 @@ mod tests {
             d.feed(piece, (k * step) as u64, &mut out);
         }
         d.finish(&mut out);
+        out
+    }
+
+    /// Every view byte and its raw origin, fed in pieces of `step` bytes.
+    fn mapped(enc: Encoding, raw: &[u8], step: usize) -> Vec<(u8, Option<u64>)> {
+        let out = fed(enc, raw, step);
         (0..out.view.len())
             .map(|i| (out.view[i], out.raw(i)))
             .collect()
@@ -757,15 +763,7 @@ mod tests {
         let raw = br#"a<br>b<br><br>c<BR>d<br/>e<br >f<bra>g<b>h<br"#;
         for enc in [Encoding::Html, Encoding::JsonHtml] {
             let marked = |step| {
-                let mut d = Decoder::new(enc);
-                let mut out = ViewBuf {
-                    mapped: true,
-                    ..Default::default()
-                };
-                for (k, piece) in raw.chunks(step).enumerate() {
-                    d.feed(piece, (k * step) as u64, &mut out);
-                }
-                d.finish(&mut out);
+                let out = fed(enc, raw, step);
                 let bytes: Vec<_> = (0..out.view.len())
                     .map(|i| (out.view[i], out.raw(i), out.is_markup(i)))
                     .collect();

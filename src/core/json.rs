@@ -547,19 +547,32 @@ impl JsonRewriter {
             .as_mut()
             .map(|t| std::mem::take(&mut t.buf))
             .unwrap_or_default();
-        let at = self.offset + i as u64;
-        let next = self.step(engine, chunk, i, &mut buf)?;
-        if buf.len() > MAX_DIVERT {
-            return Err(RedactError::TokenTooLong {
-                offset: at,
-                limit: MAX_DIVERT,
-            });
-        }
+        let next = self.step_aside(engine, chunk, i, &mut buf)?;
         if let Some(t) = self.tagging.as_mut() {
             match t.finished.take() {
                 Some(key) => t.diverted.push((key, buf)),
                 None => t.buf = buf,
             }
+        }
+        Ok(next)
+    }
+
+    /// One step into a side buffer (a member held back or diverted), which
+    /// may grow to [`MAX_DIVERT`] bytes and no further.
+    fn step_aside(
+        &mut self,
+        engine: &Engine,
+        chunk: &[u8],
+        i: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<usize, RedactError> {
+        let at = self.offset + i as u64;
+        let next = self.step(engine, chunk, i, buf)?;
+        if buf.len() > MAX_DIVERT {
+            return Err(RedactError::TokenTooLong {
+                offset: at,
+                limit: MAX_DIVERT,
+            });
         }
         Ok(next)
     }
@@ -577,14 +590,7 @@ impl JsonRewriter {
             .as_mut()
             .map(|p| std::mem::take(&mut p.buf))
             .unwrap_or_default();
-        let at = self.offset + i as u64;
-        let next = self.step(engine, chunk, i, &mut buf)?;
-        if buf.len() > MAX_DIVERT {
-            return Err(RedactError::TokenTooLong {
-                offset: at,
-                limit: MAX_DIVERT,
-            });
-        }
+        let next = self.step_aside(engine, chunk, i, &mut buf)?;
         match self.protect.as_mut().and_then(|p| p.finished.take()) {
             Some(held) => self.write_protected(held, &buf, out),
             None => {
