@@ -138,7 +138,7 @@ impl Engine {
             class[b':' as usize] |= C_COLON;
         }
         for (b, c) in class.iter_mut().enumerate() {
-            if word_byte(b as u8) {
+            if is_word(b as u8) {
                 *c |= IS_WORD;
             }
         }
@@ -359,8 +359,8 @@ impl KeywordStarts {
         for (p, whole_word) in patterns {
             // The bytes that may follow the keyword where it is accepted:
             // a whole word ending in a word byte needs a non-word byte next.
-            let ends = |last: u8| *whole_word && word_byte(last);
-            let may_follow = |last: u8| (0..=255u8).filter(move |&n| !ends(last) || !word_byte(n));
+            let ends = |last: u8| *whole_word && is_word(last);
+            let may_follow = |last: u8| (0..=255u8).filter(move |&n| !ends(last) || !is_word(n));
             match p.as_slice() {
                 [a] => may_follow(*a).for_each(|b| {
                     set(&mut f.pairs, pair_index(*a, b));
@@ -401,8 +401,9 @@ impl KeywordStarts {
     }
 }
 
-/// Letters, digits and UTF-8 bytes: the scanner's word bytes.
-fn word_byte(b: u8) -> bool {
+/// Letters, digits and UTF-8 bytes: the word bytes of word starts and
+/// boundaries (the scanner, keyword starts, keyword rules).
+pub(crate) fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b >= 0x80
 }
 
@@ -548,7 +549,7 @@ mod tests {
                     let accepted = keywords.iter().any(|&(k, whole)| {
                         let n = k.len();
                         text[..n].eq_ignore_ascii_case(k)
-                            && !(whole && super::word_byte(k[n - 1]) && super::word_byte(next(n)))
+                            && !(whole && super::is_word(k[n - 1]) && super::is_word(next(n)))
                     });
                     if accepted {
                         assert!(f.may_start(a, b, c), "{:?}", String::from_utf8_lossy(&text));

@@ -17,7 +17,7 @@ use toml::Spanned;
 use super::detect::gazetteer::Gazetteer;
 use super::detect::validate;
 use super::detect::{Detector, DetectorAction, Kind};
-use super::engine::Engine;
+use super::engine::{is_word, Engine};
 use super::error::{RuleError, RuleErrors};
 use super::legal_basis::{LegalBasis, LegalBasisSpec};
 use super::policy::{Attachments, Direction, FieldPolicy, Mode, Otherwise, RouteTemplate};
@@ -497,7 +497,8 @@ impl Compiler {
             .chain(&d.prefixes)
         {
             let first = w.bytes().next().unwrap_or(b' ');
-            if w.len() > MAX_KEYWORD || !(first.is_ascii_alphanumeric() || first >= 0x80) {
+            // The keyword automaton starts only at word starts.
+            if w.len() > MAX_KEYWORD || !is_word(first) {
                 let reason = format!("keyword {w:?} must start with a letter or digit and be at most {MAX_KEYWORD} bytes");
                 self.err(src, id_span.clone(), reason);
             }

@@ -24,7 +24,8 @@ use super::action::{PseudonymKey, Pseudonymizer};
 use super::decode::{Decoder, Encoding, ViewBuf};
 use super::detect::{CaptureEngine, Detector, DetectorAction, Kind};
 use super::engine::{
-    Engine, FieldCtx, C_AT, C_COLON, C_DIGIT, C_HIGH, C_SIGN, C_UPPER, EMAIL_LOCAL_MAX, IS_WORD,
+    is_word, Engine, FieldCtx, C_AT, C_COLON, C_DIGIT, C_HIGH, C_SIGN, C_UPPER, EMAIL_LOCAL_MAX,
+    IS_WORD,
 };
 use super::error::RedactError;
 use super::finding::{ActionKind, Finding};
@@ -692,7 +693,7 @@ impl Scanner {
         let mut s = at;
         while s > floor {
             let b = self.at(s - 1);
-            if b.is_ascii_alphanumeric() || b >= 0x80 || b"._%+-'".contains(&b) {
+            if is_word(b) || b"._%+-'".contains(&b) {
                 s -= 1;
             } else {
                 break;
@@ -955,16 +956,20 @@ impl Scanner {
         }
         let (a, b) = ((m.start - self.base) as usize, (m.end - self.base) as usize);
         let rendered;
-        let text = match det.action {
-            // A placeholder does not depend on the value: don't decode it.
-            DetectorAction::Mask => &engine.placeholders[m.det as usize],
+        // A placeholder does not depend on the value: don't decode it; and
+        // it was checked once for bytes an encoding escapes.
+        let (text, plain) = match det.action {
+            DetectorAction::Mask => {
+                let d = m.det as usize;
+                (&*engine.placeholders[d], engine.plain_placeholders[d])
+            }
             action => {
                 let value = String::from_utf8_lossy(&self.vb.view[a..b]);
                 rendered = engine.renderer.render(&det.id, action, &value, key);
-                rendered.as_str()
+                (rendered.as_str(), false)
             }
         };
-        if matches!(det.action, DetectorAction::Mask) && engine.plain_placeholders[m.det as usize] {
+        if plain {
             out.extend_from_slice(text.as_bytes());
         } else {
             self.write_escaped(text, out);
@@ -1121,11 +1126,6 @@ impl CapState {
 /// [`Scanner::write_escaped`]): text without such bytes is copied as is.
 pub(crate) fn escaped_somewhere(b: u8) -> bool {
     matches!(b, b'&' | b'<' | b'>' | b'"' | b'\\') || b < 0x20
-}
-
-/// Letters, digits and UTF-8 bytes count as word characters for boundaries.
-fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b >= 0x80
 }
 
 /// Escapes text for the inside of a JSON string.

@@ -78,9 +78,7 @@ impl Gazetteer {
     /// suffix (-sson, -sen, -nen, …).
     fn has_surname_form(&self, w: &str) -> bool {
         // Cheapest and most selective test first: most words end in no suffix.
-        self.ends_in_suffix(w.as_bytes())
-            && w.chars().next().is_some_and(char::is_uppercase)
-            && w.chars().count() >= 5
+        self.ends_in_suffix(w.as_bytes()) && surname_shape(w)
     }
 
     /// Whether the word ends in a surname suffix and is at least two bytes
@@ -110,9 +108,14 @@ impl Gazetteer {
     #[inline]
     pub fn is_candidate(&self, w: &[u8]) -> bool {
         self.names.contains(w)
-            || (self.ends_in_suffix(w)
-                && std::str::from_utf8(w).is_ok_and(|w| self.has_surname_form(w)))
+            || (self.ends_in_suffix(w) && std::str::from_utf8(w).is_ok_and(surname_shape))
     }
+}
+
+/// Capitalised and five letters or more: the shape a word ending in a
+/// surname suffix needs to count as a surname.
+fn surname_shape(w: &str) -> bool {
+    w.chars().next().is_some_and(char::is_uppercase) && w.chars().count() >= 5
 }
 
 #[cfg(test)]
