@@ -242,17 +242,11 @@ impl Engine {
         // A detector needing more digits than the number has is never tried
         // on it (see the scanner's `try_number`): a 4-digit id passes even
         // though the phone screen (its leading digits only) lets it through.
-        let mut mask = screen.matching(value, 0, value.len());
-        let mut screened_miss = true;
-        while mask != 0 && screened_miss {
-            let i = mask.trailing_zeros() as usize;
-            mask &= mask - 1;
-            screened_miss = screen
-                .members
-                .get(i)
-                .is_none_or(|&d| self.detectors[d as usize].min_digits > value.len());
-        }
-        screened_miss && self.unscreened.iter().all(unscreened_miss)
+        let mask = screen.matching(value, 0, value.len());
+        screen
+            .members_of(mask)
+            .all(|d| self.detectors[d as usize].min_digits > value.len())
+            && self.unscreened.iter().all(unscreened_miss)
     }
 
     pub fn detectors(&self) -> &[Detector] {

@@ -654,13 +654,9 @@ impl Scanner {
         }
         let s = (pos - self.base) as usize;
         let end = (s + engine.max_token).min(self.vb.view.len());
-        // (An undecided screen answers all ones: every member is tried.)
-        let members = u64::MAX >> (64 - screen.members.len());
-        let mut mask = screen.matching(&self.vb.view, s, end) & members;
-        while mask != 0 {
-            let i = mask.trailing_zeros() as usize;
-            mask &= mask - 1;
-            self.try_number(engine, screen.members[i], digits, pos)?;
+        let mask = screen.matching(&self.vb.view, s, end);
+        for d in screen.members_of(mask) {
+            self.try_number(engine, d, digits, pos)?;
         }
         Ok(())
     }

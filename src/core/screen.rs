@@ -152,6 +152,20 @@ impl Screen {
         })
     }
 
+    /// The members (detector indices) whose bits are set in `mask`, an
+    /// answer of [`Screen::matching`], in pattern order. An undecided
+    /// screen answers all ones: every member is named.
+    pub fn members_of(&self, mask: u64) -> impl Iterator<Item = u16> + '_ {
+        let mut mask = mask & (u64::MAX >> (64 - self.members.len()));
+        std::iter::from_fn(move || {
+            (mask != 0).then(|| {
+                let i = mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                self.members[i]
+            })
+        })
+    }
+
     /// Bit `i` is set if `members[i]` has an anchored match starting at
     /// `start` and ending at or before `end` in `hay`. Bytes after `end`
     /// are only looked at for look-ahead, as a bounded search would.
@@ -240,6 +254,11 @@ mod tests {
         assert_eq!(s.matching(b"123x", 0, 3), 0);
         assert_eq!(s.matching(b"a+46", 1, 4), 0b100);
         assert_eq!(s.matching(b"order", 0, 5), 0);
+        let members = |mask| s.members_of(mask).collect::<Vec<_>>();
+        assert_eq!(members(0b101), vec![7, 9]);
+        assert_eq!(members(0), Vec::<u16>::new());
+        // An undecided screen (all ones) names every member, and no more.
+        assert_eq!(members(u64::MAX), vec![7, 3, 9]);
     }
 
     #[test]
