@@ -2,11 +2,15 @@
 //! for text and JSON at chunk sizes 64 B, 4 KiB, 64 KiB and 1 MiB, on a
 //! deterministic multi-language ticket corpus (see tests/common/corpus.rs).
 //! `scripts/bench-core` prints the results as a MB/s table.
+//!
+//! With `DESKGUARD_BENCH_CORPUS=DIR` set, the binary only writes its corpora
+//! to DIR (`json`, `text`, `text-clean`) and exits: `scripts/bench-instr`
+//! counts instructions per byte on exactly the bytes measured here.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use deskguard::core::{Format, PseudonymKey, Ruleset, StreamSpec};
 
 #[path = "../tests/common/corpus.rs"]
@@ -46,18 +50,22 @@ fn run(
     total + out.len()
 }
 
-fn bench(c: &mut Criterion) {
-    let rules = rules();
-    let key = PseudonymKey::insecure_demo();
-    let inputs = [
+/// The benchmark inputs: name, format and bytes.
+fn inputs() -> [(&'static str, Format, Vec<u8>); 3] {
+    [
         ("json", Format::Json, corpus::tickets_json(7, CORPUS_BYTES)),
         ("text", Format::Text, corpus::tickets_text(7, CORPUS_BYTES)),
         ("text-clean", Format::Text, {
             let mut rng = corpus::Rng::new(3);
             corpus::clean_text(&mut rng, CORPUS_BYTES).into_bytes()
         }),
-    ];
-    for (name, format, input) in &inputs {
+    ]
+}
+
+fn bench(c: &mut Criterion) {
+    let rules = rules();
+    let key = PseudonymKey::insecure_demo();
+    for (name, format, input) in &inputs() {
         let mut group = c.benchmark_group(format!("core/{name}"));
         group.throughput(Throughput::Bytes(input.len() as u64));
         group.sample_size(10);
@@ -71,4 +79,17 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(dir) = std::env::var_os("DESKGUARD_BENCH_CORPUS") {
+        let dir = Path::new(&dir);
+        for (name, _, input) in inputs() {
+            let path = dir.join(name);
+            std::fs::write(&path, input)
+                .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
