@@ -573,6 +573,7 @@ impl Compiler {
             first: Detector::first_bytes(d.pattern.get_ref()),
             fast: Detector::fast_dfa(d.pattern.get_ref(), kind),
             captures: Detector::capture_engine(d.pattern.get_ref(), kind),
+            value_split: Detector::value_split_of(d.pattern.get_ref(), kind),
         });
     }
 

@@ -22,7 +22,7 @@ use regex_automata::{Anchored as ReAnchored, Input};
 
 use super::action::{PseudonymKey, Pseudonymizer};
 use super::decode::{Decoder, Encoding, ViewBuf};
-use super::detect::{CaptureEngine, Detector, DetectorAction, Kind};
+use super::detect::{value_split, CaptureEngine, Detector, DetectorAction, Kind};
 use super::engine::{
     is_word, Engine, FieldCtx, C_AT, C_COLON, C_DIGIT, C_HIGH, C_SIGN, C_UPPER, EMAIL_LOCAL_MAX,
     IS_WORD,
@@ -1050,6 +1050,17 @@ impl CapState {
         group: Option<usize>,
     ) -> Option<(Range<usize>, Range<usize>)> {
         let s = input.start();
+        if let (Some(g), Some(split), Some(dfa)) = (group, &det.value_split, &det.fast) {
+            // The DFA finds the match, the split its `value` group; only a
+            // split that stays open needs the capture engine.
+            if let Some(found) = value_split::match_end(dfa, input.haystack(), s, input.end()) {
+                let end = found?;
+                return match split.value_start(input.haystack(), s, end) {
+                    Some(vs) => Some((s..end, vs..end)),
+                    None => self.resolve(det, &input.clone().range(s..end), g),
+                };
+            }
+        }
         if let (Some(g), Some(CaptureEngine::OnePass(_))) = (group, &det.captures) {
             // A one-pass search stops at its dead state just as the DFA
             // does, so running it on the whole window costs one walk, not

@@ -6,6 +6,7 @@
 
 pub mod gazetteer;
 pub mod validate;
+pub mod value_split;
 
 use std::sync::Arc;
 
@@ -108,6 +109,9 @@ pub struct Detector {
     /// The engine that resolves the `value` group on a matched span, for
     /// patterns that have one (see [`CaptureEngine`]).
     pub captures: Option<CaptureEngine>,
+    /// For a pattern that ends in its `value` group: where the group
+    /// starts in a match the fast DFA found, without a capture engine.
+    pub value_split: Option<value_split::ValueSplit>,
 }
 
 /// Resolves a detector's `value` group on the span its DFA matched. The
@@ -231,6 +235,15 @@ impl Detector {
             .ok()
             .filter(|bt| has_value(bt.get_nfa().group_info()))
             .map(CaptureEngine::Backtrack)
+    }
+
+    /// Builds the [`Detector::value_split`] of an anchored kind, if the
+    /// pattern ends in its `value` group.
+    pub fn value_split_of(pattern: &str, kind: Kind) -> Option<value_split::ValueSplit> {
+        if kind == Kind::Scan || !pattern.contains("value>") {
+            return None;
+        }
+        value_split::ValueSplit::build(pattern)
     }
 
     /// Index of the `value` capture group, if the pattern has one.
