@@ -15,14 +15,14 @@ use std::sync::Arc;
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::Anchored;
-use regex_automata::dfa::{onepass, Automaton as _};
+use regex_automata::dfa::onepass;
 use regex_automata::nfa::thompson::backtrack;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored as ReAnchored, Input};
 
 use super::action::{PseudonymKey, Pseudonymizer};
 use super::decode::{Decoder, Encoding, ViewBuf};
-use super::detect::{value_split, CaptureEngine, Detector, DetectorAction, Kind};
+use super::detect::{self, CaptureEngine, Detector, DetectorAction, Kind};
 use super::engine::{
     is_word, Engine, FieldCtx, C_AT, C_COLON, C_DIGIT, C_HIGH, C_SIGN, C_UPPER, EMAIL_LOCAL_MAX,
     IS_WORD,
@@ -1053,7 +1053,7 @@ impl CapState {
         if let (Some(g), Some(split), Some(dfa)) = (group, &det.value_split, &det.fast) {
             // The DFA finds the match, the split its `value` group; only a
             // split that stays open needs the capture engine.
-            if let Some(found) = value_split::match_end(dfa, input.haystack(), s, input.end()) {
+            if let Some(found) = detect::match_end(dfa, input.haystack(), s, input.end()) {
                 let end = found?;
                 return match split.value_start(input.haystack(), s, end) {
                     Some(vs) => Some((s..end, vs..end)),
@@ -1068,10 +1068,10 @@ impl CapState {
             return self.resolve(det, input, g);
         }
         let fast_end = match &det.fast {
-            Some(dfa) => match dfa.try_search_fwd(input) {
-                Ok(Some(m)) => Some(m.offset()),
-                Ok(None) => return None,
-                Err(_) => None,
+            Some(dfa) => match detect::match_end(dfa, input.haystack(), s, input.end()) {
+                Some(Some(end)) => Some(end),
+                Some(None) => return None,
+                None => None,
             },
             None => None,
         };

@@ -10,12 +10,12 @@ pub mod value_split;
 
 use std::sync::Arc;
 
-use regex_automata::dfa::{dense, onepass};
+use regex_automata::dfa::{dense, onepass, Automaton as _};
 use regex_automata::meta::Regex;
 use regex_automata::nfa::thompson::backtrack::BoundedBacktracker;
 use regex_automata::util::captures::GroupInfo;
-use regex_automata::util::syntax;
-use regex_automata::PatternID;
+use regex_automata::util::{start, syntax};
+use regex_automata::{Anchored, PatternID};
 
 /// Where the engine looks for a detector's matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -252,4 +252,61 @@ impl Detector {
             .group_info()
             .to_index(regex_automata::PatternID::ZERO, "value")
     }
+}
+
+/// Where the leftmost-first match of anchored `dfa` at `from` ends, looking
+/// no further than `to`: what `try_search_fwd` answers on that range,
+/// without its set-up, which costs as much as the walk itself on the short
+/// matches of an anchored detector. `None` if the DFA gives up.
+pub(crate) fn match_end(
+    dfa: &dense::DFA<Vec<u32>>,
+    hay: &[u8],
+    from: usize,
+    to: usize,
+) -> Option<Option<usize>> {
+    let mut end = None;
+    walk(dfa, hay, from, to, |i| {
+        end = Some(i);
+        Some(())
+    })?;
+    Some(end)
+}
+
+/// Runs `dfa` anchored at `from` up to `to` and calls `at_end` with every
+/// `i` in `from..=to` at which a match ends (the bytes after `to` still
+/// decide look-ahead). Stops early where the DFA dies or `at_end` says
+/// `None`; `None` if the DFA gives up (a quit byte) or `at_end` said so.
+pub(crate) fn walk(
+    dfa: &dense::DFA<Vec<u32>>,
+    hay: &[u8],
+    from: usize,
+    to: usize,
+    mut at_end: impl FnMut(usize) -> Option<()>,
+) -> Option<()> {
+    let config = start::Config::new()
+        .anchored(Anchored::Yes)
+        .look_behind(from.checked_sub(1).map(|i| hay[i]));
+    let mut sid = dfa.start_state(&config).ok()?;
+    // A dense DFA reports a match one byte late: the state reached on the
+    // byte at `i` says whether a match ends at `i`.
+    for (i, &b) in hay[from..to].iter().enumerate() {
+        sid = dfa.next_state(sid, b);
+        if dfa.is_special_state(sid) {
+            if dfa.is_match_state(sid) {
+                at_end(from + i)?;
+            } else if dfa.is_dead_state(sid) {
+                return Some(());
+            } else if dfa.is_quit_state(sid) {
+                return None;
+            }
+        }
+    }
+    sid = match hay.get(to) {
+        Some(&b) => dfa.next_state(sid, b),
+        None => dfa.next_eoi_state(sid),
+    };
+    if dfa.is_match_state(sid) {
+        at_end(to)?;
+    }
+    (!dfa.is_quit_state(sid)).then_some(())
 }

@@ -12,11 +12,13 @@
 //! there are several (or a DFA gives up), the caller falls back to the
 //! capture engine.
 
-use regex_automata::dfa::{dense, Automaton, StartKind};
+use regex_automata::dfa::{dense, StartKind};
 use regex_automata::nfa::thompson;
-use regex_automata::util::{start, syntax};
-use regex_automata::{Anchored, MatchKind};
+use regex_automata::util::syntax;
+use regex_automata::MatchKind;
 use regex_syntax::hir::{Hir, HirKind};
+
+use super::walk;
 
 /// The two halves of a pattern that ends in its `value` group, each as an
 /// anchored DFA reporting every match end.
@@ -97,24 +99,6 @@ impl ValueSplit {
     }
 }
 
-/// Where the leftmost-first match of anchored `dfa` at `from` ends, looking
-/// no further than `to`: what `try_search_fwd` answers on that range, without
-/// its set-up, which costs more than the walk on a short match. `None` if
-/// the DFA gives up.
-pub fn match_end(
-    dfa: &dense::DFA<Vec<u32>>,
-    hay: &[u8],
-    from: usize,
-    to: usize,
-) -> Option<Option<usize>> {
-    let mut end = None;
-    walk(dfa, hay, from, to, |i| {
-        end = Some(i);
-        Some(())
-    })?;
-    Some(end)
-}
-
 /// An anchored dense DFA for `hir` that reports every match end (not only
 /// the leftmost-first one), if it stays small.
 fn all_ends_dfa(hir: &Hir) -> Option<dense::DFA<Vec<u32>>> {
@@ -130,48 +114,9 @@ fn all_ends_dfa(hir: &Hir) -> Option<dense::DFA<Vec<u32>>> {
         .ok()
 }
 
-/// Runs `dfa` anchored at `from` up to `to` and calls `at_end` with every
-/// `i` in `from..=to` at which a match ends (the bytes after `to` still
-/// decide look-ahead). Stops early where the DFA dies or `at_end` says
-/// `None`; `None` if the DFA gives up (a quit byte) or `at_end` said so.
-fn walk(
-    dfa: &dense::DFA<Vec<u32>>,
-    hay: &[u8],
-    from: usize,
-    to: usize,
-    mut at_end: impl FnMut(usize) -> Option<()>,
-) -> Option<()> {
-    let config = start::Config::new()
-        .anchored(Anchored::Yes)
-        .look_behind(from.checked_sub(1).map(|i| hay[i]));
-    let mut sid = dfa.start_state(&config).ok()?;
-    // A dense DFA reports a match one byte late: the state reached on the
-    // byte at `i` says whether a match ends at `i`.
-    for (i, &b) in hay[from..to].iter().enumerate() {
-        sid = dfa.next_state(sid, b);
-        if dfa.is_special_state(sid) {
-            if dfa.is_match_state(sid) {
-                at_end(from + i)?;
-            } else if dfa.is_dead_state(sid) {
-                return Some(());
-            } else if dfa.is_quit_state(sid) {
-                return None;
-            }
-        }
-    }
-    sid = match hay.get(to) {
-        Some(&b) => dfa.next_state(sid, b),
-        None => dfa.next_eoi_state(sid),
-    };
-    if dfa.is_match_state(sid) {
-        at_end(to)?;
-    }
-    (!dfa.is_quit_state(sid)).then_some(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{match_end, ValueSplit};
+    use super::ValueSplit;
     use crate::core::detect::{Detector, Kind};
     use regex_automata::dfa::Automaton as _;
     use regex_automata::{Anchored, Input};
@@ -243,7 +188,7 @@ mod tests {
             for hay in &hays {
                 for s in 0..=hay.len() {
                     let input = Input::new(hay).range(s..).anchored(Anchored::Yes);
-                    let walked = match_end(&fast, hay, s, hay.len());
+                    let walked = crate::core::detect::match_end(&fast, hay, s, hay.len());
                     let searched = fast
                         .try_search_fwd(&input)
                         .ok()
