@@ -14,6 +14,7 @@ use regex_automata::dfa::{dense, onepass, Automaton as _};
 use regex_automata::meta::Regex;
 use regex_automata::nfa::thompson::backtrack::BoundedBacktracker;
 use regex_automata::util::captures::GroupInfo;
+use regex_automata::util::primitives::StateID;
 use regex_automata::util::{start, syntax};
 use regex_automata::{Anchored, PatternID};
 
@@ -264,12 +265,42 @@ pub(crate) fn match_end(
     from: usize,
     to: usize,
 ) -> Option<Option<usize>> {
-    let mut end = None;
-    walk(dfa, hay, from, to, |i| {
-        end = Some(i);
-        Some(())
-    })?;
-    Some(end)
+    let mut sid = start_state(dfa, hay, from)?;
+    // The last match end so far, `to + 1` for none: a plain index keeps
+    // the loop in registers (an `Option` made it copy them at each byte).
+    let none = to + 1;
+    let mut end = none;
+    let bytes = &hay[..to];
+    let mut i = from;
+    while i < bytes.len() {
+        sid = dfa.next_state(sid, bytes[i]);
+        if dfa.is_special_state(sid) {
+            if dfa.is_match_state(sid) {
+                end = i;
+            } else if dfa.is_dead_state(sid) {
+                return Some((end != none).then_some(end));
+            } else if dfa.is_quit_state(sid) {
+                return None;
+            }
+        }
+        i += 1;
+    }
+    sid = match hay.get(to) {
+        Some(&b) => dfa.next_state(sid, b),
+        None => dfa.next_eoi_state(sid),
+    };
+    if dfa.is_match_state(sid) {
+        end = to;
+    }
+    (!dfa.is_quit_state(sid)).then_some((end != none).then_some(end))
+}
+
+/// The anchored start state of `dfa` at `from`, after the byte before it.
+fn start_state(dfa: &dense::DFA<Vec<u32>>, hay: &[u8], from: usize) -> Option<StateID> {
+    let config = start::Config::new()
+        .anchored(Anchored::Yes)
+        .look_behind(from.checked_sub(1).map(|i| hay[i]));
+    dfa.start_state(&config).ok()
 }
 
 /// Runs `dfa` anchored at `from` up to `to` and calls `at_end` with every
@@ -283,10 +314,7 @@ pub(crate) fn walk(
     to: usize,
     mut at_end: impl FnMut(usize) -> Option<()>,
 ) -> Option<()> {
-    let config = start::Config::new()
-        .anchored(Anchored::Yes)
-        .look_behind(from.checked_sub(1).map(|i| hay[i]));
-    let mut sid = dfa.start_state(&config).ok()?;
+    let mut sid = start_state(dfa, hay, from)?;
     // A dense DFA reports a match one byte late: the state reached on the
     // byte at `i` says whether a match ends at `i`.
     for (i, &b) in hay[from..to].iter().enumerate() {
