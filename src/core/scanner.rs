@@ -1050,10 +1050,11 @@ impl CapState {
         group: Option<usize>,
     ) -> Option<(Range<usize>, Range<usize>)> {
         let s = input.start();
-        if let (Some(g), Some(split), Some(dfa)) = (group, &det.value_split, &det.fast) {
+        let fast = det.fast.as_ref().zip(det.fast_starts.as_ref());
+        if let (Some(g), Some(split), Some((dfa, starts))) = (group, &det.value_split, fast) {
             // The DFA finds the match, the split its `value` group; only a
             // split that stays open needs the capture engine.
-            if let Some(found) = detect::match_end(dfa, input.haystack(), s, input.end()) {
+            if let Some(found) = detect::match_end(dfa, starts, input.haystack(), s, input.end()) {
                 let end = found?;
                 return match split.value_start(input.haystack(), s, end) {
                     Some(vs) => Some((s..end, vs..end)),
@@ -1067,12 +1068,14 @@ impl CapState {
             // a DFA walk and then a capture walk over the same bytes.
             return self.resolve(det, input, g);
         }
-        let fast_end = match &det.fast {
-            Some(dfa) => match detect::match_end(dfa, input.haystack(), s, input.end()) {
-                Some(Some(end)) => Some(end),
-                Some(None) => return None,
-                None => None,
-            },
+        let fast_end = match fast {
+            Some((dfa, starts)) => {
+                match detect::match_end(dfa, starts, input.haystack(), s, input.end()) {
+                    Some(Some(end)) => Some(end),
+                    Some(None) => return None,
+                    None => None,
+                }
+            }
             None => None,
         };
         match (group, fast_end) {

@@ -107,6 +107,8 @@ pub struct Detector {
     /// answers "is there a match here, and where does it end" in a few
     /// nanoseconds, so most candidates never reach the general regex engine.
     pub fast: Option<dense::DFA<Vec<u32>>>,
+    /// The start states of `fast`, worked out once.
+    pub fast_starts: Option<StartStates>,
     /// The engine that resolves the `value` group on a matched span, for
     /// patterns that have one (see [`CaptureEngine`]).
     pub captures: Option<CaptureEngine>,
@@ -261,11 +263,12 @@ impl Detector {
 /// matches of an anchored detector. `None` if the DFA gives up.
 pub(crate) fn match_end(
     dfa: &dense::DFA<Vec<u32>>,
+    starts: &StartStates,
     hay: &[u8],
     from: usize,
     to: usize,
 ) -> Option<Option<usize>> {
-    let mut sid = start_state(dfa, hay, from)?;
+    let mut sid = starts.at(hay, from)?;
     // The last match end so far, `to + 1` for none: a plain index keeps
     // the loop in registers (an `Option` made it copy them at each byte).
     let none = to + 1;
@@ -297,10 +300,41 @@ pub(crate) fn match_end(
 
 /// The anchored start state of `dfa` at `from`, after the byte before it.
 fn start_state(dfa: &dense::DFA<Vec<u32>>, hay: &[u8], from: usize) -> Option<StateID> {
+    start_after(dfa, from.checked_sub(1).map(|i| hay[i]))
+}
+
+/// The anchored start state of `dfa` after byte `behind` (`None`: at the
+/// start of the text); `None` if the DFA gives up on that byte.
+fn start_after(dfa: &dense::DFA<Vec<u32>>, behind: Option<u8>) -> Option<StateID> {
     let config = start::Config::new()
         .anchored(Anchored::Yes)
-        .look_behind(from.checked_sub(1).map(|i| hay[i]));
+        .look_behind(behind);
     dfa.start_state(&config).ok()
+}
+
+/// The anchored start states of a detector's fast DFA by the byte before
+/// the candidate, looked up once when the rules are compiled: the DFA's
+/// own start-state lookup costs as much as a short walk, and a detector is
+/// tried at thousands of candidates.
+#[derive(Debug)]
+pub struct StartStates {
+    /// Indexed by the byte before; the last entry is for the text start.
+    by_behind: Box<[Option<StateID>]>,
+}
+
+impl StartStates {
+    pub fn of(dfa: &dense::DFA<Vec<u32>>) -> StartStates {
+        let bytes = (0..=255).map(Some).chain([None]);
+        StartStates {
+            by_behind: bytes.map(|behind| start_after(dfa, behind)).collect(),
+        }
+    }
+
+    /// The start state at `from`, as [`start_state`] gives it.
+    fn at(&self, hay: &[u8], from: usize) -> Option<StateID> {
+        let behind = from.checked_sub(1).map_or(256, |i| usize::from(hay[i]));
+        self.by_behind[behind]
+    }
 }
 
 /// Runs `dfa` anchored at `from` up to `to` and calls `at_end` with every

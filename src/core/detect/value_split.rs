@@ -117,7 +117,7 @@ fn all_ends_dfa(hir: &Hir) -> Option<dense::DFA<Vec<u32>>> {
 #[cfg(test)]
 mod tests {
     use super::ValueSplit;
-    use crate::core::detect::{Detector, Kind};
+    use crate::core::detect::{match_end, Detector, Kind, StartStates};
     use regex_automata::dfa::Automaton as _;
     use regex_automata::{Anchored, Input};
 
@@ -179,6 +179,7 @@ mod tests {
         for pattern in SPLIT {
             let regex = Detector::compile_pattern(pattern, Kind::Keyword).expect("compiles");
             let fast = Detector::fast_dfa(pattern, Kind::Keyword).expect("small DFA");
+            let starts = StartStates::of(&fast);
             let split = ValueSplit::build(pattern).expect("ends in its value group");
             let group = regex
                 .group_info()
@@ -188,7 +189,7 @@ mod tests {
             for hay in &hays {
                 for s in 0..=hay.len() {
                     let input = Input::new(hay).range(s..).anchored(Anchored::Yes);
-                    let walked = crate::core::detect::match_end(&fast, hay, s, hay.len());
+                    let walked = match_end(&fast, &starts, hay, s, hay.len());
                     let searched = fast
                         .try_search_fwd(&input)
                         .ok()
