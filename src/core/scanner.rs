@@ -15,14 +15,14 @@ use std::sync::Arc;
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::Anchored;
-use regex_automata::dfa::{onepass, Automaton as _};
+use regex_automata::dfa::onepass;
 use regex_automata::nfa::thompson::backtrack;
 use regex_automata::util::captures::Captures;
 use regex_automata::{Anchored as ReAnchored, Input};
 
 use super::action::{PseudonymKey, Pseudonymizer};
 use super::decode::{Decoder, Encoding, ViewBuf};
-use super::detect::{CaptureEngine, Detector, DetectorAction, Kind};
+use super::detect::{self, CaptureEngine, Detector, DetectorAction, Kind};
 use super::engine::{
     is_word, Engine, FieldCtx, C_AT, C_COLON, C_DIGIT, C_HIGH, C_SIGN, C_UPPER, EMAIL_LOCAL_MAX,
     IS_WORD,
@@ -1050,18 +1050,32 @@ impl CapState {
         group: Option<usize>,
     ) -> Option<(Range<usize>, Range<usize>)> {
         let s = input.start();
+        let fast = det.fast.as_ref().zip(det.fast_starts.as_ref());
+        if let (Some(g), Some(split), Some((dfa, starts))) = (group, &det.value_split, fast) {
+            // The DFA finds the match, the split its `value` group; only a
+            // split that stays open needs the capture engine.
+            if let Some(found) = detect::match_end(dfa, starts, input.haystack(), s, input.end()) {
+                let end = found?;
+                return match split.value_start(input.haystack(), s, end) {
+                    Some(vs) => Some((s..end, vs..end)),
+                    None => self.resolve(det, &input.clone().range(s..end), g),
+                };
+            }
+        }
         if let (Some(g), Some(CaptureEngine::OnePass(_))) = (group, &det.captures) {
             // A one-pass search stops at its dead state just as the DFA
             // does, so running it on the whole window costs one walk, not
             // a DFA walk and then a capture walk over the same bytes.
             return self.resolve(det, input, g);
         }
-        let fast_end = match &det.fast {
-            Some(dfa) => match dfa.try_search_fwd(input) {
-                Ok(Some(m)) => Some(m.offset()),
-                Ok(None) => return None,
-                Err(_) => None,
-            },
+        let fast_end = match fast {
+            Some((dfa, starts)) => {
+                match detect::match_end(dfa, starts, input.haystack(), s, input.end()) {
+                    Some(Some(end)) => Some(end),
+                    Some(None) => return None,
+                    None => None,
+                }
+            }
             None => None,
         };
         match (group, fast_end) {

@@ -6,15 +6,17 @@
 
 pub mod gazetteer;
 pub mod validate;
+pub mod value_split;
 
 use std::sync::Arc;
 
-use regex_automata::dfa::{dense, onepass};
+use regex_automata::dfa::{dense, onepass, Automaton as _};
 use regex_automata::meta::Regex;
 use regex_automata::nfa::thompson::backtrack::BoundedBacktracker;
 use regex_automata::util::captures::GroupInfo;
-use regex_automata::util::syntax;
-use regex_automata::PatternID;
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::{start, syntax};
+use regex_automata::{Anchored, PatternID};
 
 /// Where the engine looks for a detector's matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,9 +107,14 @@ pub struct Detector {
     /// answers "is there a match here, and where does it end" in a few
     /// nanoseconds, so most candidates never reach the general regex engine.
     pub fast: Option<dense::DFA<Vec<u32>>>,
+    /// The start states of `fast`, worked out once.
+    pub fast_starts: Option<StartStates>,
     /// The engine that resolves the `value` group on a matched span, for
     /// patterns that have one (see [`CaptureEngine`]).
     pub captures: Option<CaptureEngine>,
+    /// For a pattern that ends in its `value` group: where the group
+    /// starts in a match the fast DFA found, without a capture engine.
+    pub value_split: Option<value_split::ValueSplit>,
 }
 
 /// Resolves a detector's `value` group on the span its DFA matched. The
@@ -233,10 +240,135 @@ impl Detector {
             .map(CaptureEngine::Backtrack)
     }
 
+    /// Builds the [`Detector::value_split`] of an anchored kind, if the
+    /// pattern ends in its `value` group.
+    pub fn value_split_of(pattern: &str, kind: Kind) -> Option<value_split::ValueSplit> {
+        if kind == Kind::Scan || !pattern.contains("value>") {
+            return None;
+        }
+        value_split::ValueSplit::build(pattern)
+    }
+
     /// Index of the `value` capture group, if the pattern has one.
     pub fn value_group(&self) -> Option<usize> {
         self.regex
             .group_info()
             .to_index(regex_automata::PatternID::ZERO, "value")
     }
+}
+
+/// Where the leftmost-first match of anchored `dfa` at `from` ends, looking
+/// no further than `to`: what `try_search_fwd` answers on that range,
+/// without its set-up, which costs as much as the walk itself on the short
+/// matches of an anchored detector. `None` if the DFA gives up.
+pub(crate) fn match_end(
+    dfa: &dense::DFA<Vec<u32>>,
+    starts: &StartStates,
+    hay: &[u8],
+    from: usize,
+    to: usize,
+) -> Option<Option<usize>> {
+    let mut sid = starts.at(hay, from)?;
+    // The last match end so far, `to + 1` for none: a plain index keeps
+    // the loop in registers (an `Option` made it copy them at each byte).
+    let none = to + 1;
+    let mut end = none;
+    let bytes = &hay[..to];
+    let mut i = from;
+    while i < bytes.len() {
+        sid = dfa.next_state(sid, bytes[i]);
+        if dfa.is_special_state(sid) {
+            if dfa.is_match_state(sid) {
+                end = i;
+            } else if dfa.is_dead_state(sid) {
+                return Some((end != none).then_some(end));
+            } else if dfa.is_quit_state(sid) {
+                return None;
+            }
+        }
+        i += 1;
+    }
+    sid = match hay.get(to) {
+        Some(&b) => dfa.next_state(sid, b),
+        None => dfa.next_eoi_state(sid),
+    };
+    if dfa.is_match_state(sid) {
+        end = to;
+    }
+    (!dfa.is_quit_state(sid)).then_some((end != none).then_some(end))
+}
+
+/// The anchored start state of `dfa` at `from`, after the byte before it.
+fn start_state(dfa: &dense::DFA<Vec<u32>>, hay: &[u8], from: usize) -> Option<StateID> {
+    start_after(dfa, from.checked_sub(1).map(|i| hay[i]))
+}
+
+/// The anchored start state of `dfa` after byte `behind` (`None`: at the
+/// start of the text); `None` if the DFA gives up on that byte.
+fn start_after(dfa: &dense::DFA<Vec<u32>>, behind: Option<u8>) -> Option<StateID> {
+    let config = start::Config::new()
+        .anchored(Anchored::Yes)
+        .look_behind(behind);
+    dfa.start_state(&config).ok()
+}
+
+/// The anchored start states of a detector's fast DFA by the byte before
+/// the candidate, looked up once when the rules are compiled: the DFA's
+/// own start-state lookup costs as much as a short walk, and a detector is
+/// tried at thousands of candidates.
+#[derive(Debug)]
+pub struct StartStates {
+    /// Indexed by the byte before; the last entry is for the text start.
+    by_behind: Box<[Option<StateID>]>,
+}
+
+impl StartStates {
+    pub fn of(dfa: &dense::DFA<Vec<u32>>) -> StartStates {
+        let bytes = (0..=255).map(Some).chain([None]);
+        StartStates {
+            by_behind: bytes.map(|behind| start_after(dfa, behind)).collect(),
+        }
+    }
+
+    /// The start state at `from`, as [`start_state`] gives it.
+    fn at(&self, hay: &[u8], from: usize) -> Option<StateID> {
+        let behind = from.checked_sub(1).map_or(256, |i| usize::from(hay[i]));
+        self.by_behind[behind]
+    }
+}
+
+/// Runs `dfa` anchored at `from` up to `to` and calls `at_end` with every
+/// `i` in `from..=to` at which a match ends (the bytes after `to` still
+/// decide look-ahead). Stops early where the DFA dies or `at_end` says
+/// `None`; `None` if the DFA gives up (a quit byte) or `at_end` said so.
+pub(crate) fn walk(
+    dfa: &dense::DFA<Vec<u32>>,
+    hay: &[u8],
+    from: usize,
+    to: usize,
+    mut at_end: impl FnMut(usize) -> Option<()>,
+) -> Option<()> {
+    let mut sid = start_state(dfa, hay, from)?;
+    // A dense DFA reports a match one byte late: the state reached on the
+    // byte at `i` says whether a match ends at `i`.
+    for (i, &b) in hay[from..to].iter().enumerate() {
+        sid = dfa.next_state(sid, b);
+        if dfa.is_special_state(sid) {
+            if dfa.is_match_state(sid) {
+                at_end(from + i)?;
+            } else if dfa.is_dead_state(sid) {
+                return Some(());
+            } else if dfa.is_quit_state(sid) {
+                return None;
+            }
+        }
+    }
+    sid = match hay.get(to) {
+        Some(&b) => dfa.next_state(sid, b),
+        None => dfa.next_eoi_state(sid),
+    };
+    if dfa.is_match_state(sid) {
+        at_end(to)?;
+    }
+    (!dfa.is_quit_state(sid)).then_some(())
 }
