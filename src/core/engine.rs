@@ -67,6 +67,9 @@ pub(crate) struct Engine {
     /// Per detector: whether any keyword is a context or negative word for
     /// it. Without one, no hit can decide its context.
     pub context_words: Vec<bool>,
+    /// Per detector: whether its context is checked before its search (see
+    /// [`context_first`]).
+    pub context_first: Vec<bool>,
     pub keywords: Vec<Keyword>,
     pub ac: Option<DFA>,
     /// Where a keyword may begin: the automaton only starts at a word
@@ -148,13 +151,19 @@ impl Engine {
             .map(|d| d.min_digits)
             .min()
             .unwrap_or(usize::MAX);
-        let value_groups = detectors.iter().map(Detector::value_group).collect();
+        let value_groups: Vec<Option<usize>> =
+            detectors.iter().map(Detector::value_group).collect();
         let mut context_words = vec![false; detectors.len()];
         for k in &keywords {
             for &d in k.context_for.iter().chain(&k.negative_for) {
                 context_words[d as usize] = true;
             }
         }
+        let context_first = detectors
+            .iter()
+            .zip(&value_groups)
+            .map(|(d, group)| context_first(d, *group, settings.max_token))
+            .collect();
         let max_window = detectors
             .iter()
             .filter_map(|d| d.context_window)
@@ -183,6 +192,7 @@ impl Engine {
         Engine {
             value_groups,
             context_words,
+            context_first,
             keywords,
             ac,
             kw_starts,
@@ -272,6 +282,31 @@ impl Engine {
         }
         ctx
     }
+}
+
+/// Whether the scanner may check `det`'s context before searching its
+/// pattern, and skip the search when context rules it out (a phone number
+/// after "ordernummer"). The outcome is the same as checking after the
+/// search only when
+/// - the value starts where the match does (no `value` group), since
+///   context is judged at the value's start, and the anchored match starts
+///   at the candidate;
+/// - no match can be `max_token` bytes long (a bounded pattern, shorter):
+///   such a match raises [`super::error::RedactError::TokenTooLong`], which
+///   a skipped search would not;
+/// - context can rule it out at all (required, or negative words): else
+///   the early check would only cost a look-up.
+fn context_first(det: &Detector, value_group: Option<usize>, max_token: usize) -> bool {
+    let bounded = || {
+        regex_syntax::ParserBuilder::new()
+            .utf8(false)
+            .build()
+            .parse(&det.pattern)
+            .ok()
+            .and_then(|hir| hir.properties().maximum_len())
+            .is_some_and(|len| len < max_token)
+    };
+    value_group.is_none() && (det.require_context || !det.negative_context.is_empty()) && bounded()
 }
 
 /// The screen over the numeric detectors that can start at a digit run
@@ -478,6 +513,57 @@ fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, Keyword
 #[cfg(test)]
 mod tests {
     use super::KeywordStarts;
+    use crate::core::ruleset::{RuleSource, Ruleset};
+
+    #[test]
+    fn context_goes_first_only_where_it_cannot_change_the_outcome() {
+        let rule = |id: &str, pattern: &str, negative: &str| {
+            let example = "1".repeat(if id == "t.window-long" { 64 } else { 8 });
+            format!(
+                r#"
+[[detector]]
+id = "{id}"
+description = "d"
+kind = "number"
+pattern = '{pattern}'
+negative_context = [{negative}]
+action = "mask"
+must_match = ["{example}"]
+"#
+            )
+        };
+        let text = [
+            "[settings]\nmax_token = 64\n".to_string(),
+            rule("t.bounded", "[0-9]{8}", r#""order""#),
+            rule("t.no-negative", "[0-9]{8}", ""),
+            rule("t.unbounded", "[0-9]+", r#""order""#),
+            rule("t.window-long", "[0-9]{64}", r#""order""#),
+            rule("t.value", "(?P<value>[0-9]{8})", r#""order""#),
+        ]
+        .concat();
+        let source = RuleSource {
+            path: "t.toml".into(),
+            text,
+        };
+        let rules = Ruleset::compile(&[source]).expect("compiles");
+        let first: Vec<(&str, bool)> = rules
+            .engine
+            .detectors
+            .iter()
+            .zip(&rules.engine.context_first)
+            .map(|(d, &first)| (&*d.id, first))
+            .collect();
+        assert_eq!(
+            first,
+            [
+                ("t.bounded", true),
+                ("t.no-negative", false),
+                ("t.unbounded", false),
+                ("t.window-long", false),
+                ("t.value", false),
+            ]
+        );
+    }
 
     #[test]
     fn keyword_starts_pass_every_keyword_in_any_ascii_case() {

@@ -185,22 +185,22 @@ impl Screen {
                 if dfa.is_dead_state(sid) {
                     return mask;
                 }
-                if dfa.is_quit_state(sid) {
-                    return u64::MAX;
-                }
+                // A quit state answers all ones, and so does a match of
+                // every member: either way nothing can change any more.
                 mask |= self.matched(sid);
+                if mask == u64::MAX {
+                    return mask;
+                }
             }
         }
         sid = match hay.get(end) {
             Some(&b) => dfa.next_state(sid, b),
             None => dfa.next_eoi_state(sid),
         };
-        if dfa.is_quit_state(sid) {
-            return u64::MAX;
-        }
         mask | self.matched(sid)
     }
 
+    /// [`pattern_mask`] of `sid`, from the table where it has the state.
     #[inline]
     fn matched(&self, sid: StateID) -> u64 {
         match self.matches.get(sid.as_usize() >> self.dfa.stride2()) {
@@ -210,8 +210,12 @@ impl Screen {
     }
 }
 
-/// The members matching in state `sid`, one bit per pattern.
+/// The members matching in state `sid`, one bit per pattern; all ones in
+/// the quit state (undecided: every member may match).
 fn pattern_mask(dfa: &dense::DFA<Vec<u32>>, sid: StateID) -> u64 {
+    if dfa.is_quit_state(sid) {
+        return u64::MAX;
+    }
     if !dfa.is_match_state(sid) {
         return 0;
     }
@@ -286,6 +290,75 @@ mod tests {
             }
         }
         assert!(seen_match);
+    }
+
+    /// [`Screen::matching`] as the DFA's own state tests spell it out.
+    fn matching_by_the_dfa(s: &Screen, hay: &[u8], start: usize, end: usize) -> u64 {
+        let dfa = &s.dfa;
+        let config = start::Config::new()
+            .anchored(Anchored::Yes)
+            .look_behind(start.checked_sub(1).map(|i| hay[i]));
+        let Ok(mut sid) = dfa.start_state(&config) else {
+            return u64::MAX;
+        };
+        let mut mask = 0u64;
+        for &b in &hay[start..end] {
+            sid = dfa.next_state(sid, b);
+            if dfa.is_dead_state(sid) {
+                return mask;
+            }
+            if dfa.is_quit_state(sid) {
+                return u64::MAX;
+            }
+            mask |= pattern_mask(dfa, sid);
+        }
+        sid = match hay.get(end) {
+            Some(&b) => dfa.next_state(sid, b),
+            None => dfa.next_eoi_state(sid),
+        };
+        if dfa.is_quit_state(sid) {
+            return u64::MAX;
+        }
+        mask | pattern_mask(dfa, sid)
+    }
+
+    #[test]
+    fn matching_agrees_with_the_dfa_state_tests() {
+        let patterns = [
+            r"[0-9]{6}-[0-9]{4}(?-u:\b)",
+            r"[0-9]{3}",
+            r"\+?[0-9]{1,5}(?:[ .-]?[0-9]{1,5}){1,7}(?-u:\b)",
+            r"(?m:^)[0-9]{4}",
+            r"[0-9]+ ?[0-9]{2}$",
+        ];
+        let members: Vec<(u16, &str)> = (0u16..).zip(patterns).collect();
+        // Every member matching: the walk may stop at all ones.
+        let all: Vec<(u16, &str)> = (0u16..64).map(|i| (i, "[0-9]")).collect();
+        let screens = [&members[..], &members[..1], &all[..]]
+            .map(|m| Screen::build(m, SCREEN_LIMIT).expect("builds"));
+        let texts = [
+            "811218-9876 x",
+            "Ring 070-123 45 67.",
+            "+46 70 123 45 67\n2024",
+            "12 345",
+            "1234",
+            "a1234-5678-9012 \u{e9}9",
+        ];
+        for s in &screens {
+            for text in texts {
+                let hay = text.as_bytes();
+                for start in 0..hay.len() {
+                    for end in start..=hay.len() {
+                        assert_eq!(
+                            s.matching(hay, start, end),
+                            matching_by_the_dfa(s, hay, start, end),
+                            "{text:?} {start}..{end}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(screens[2].matching(b"7", 0, 1), u64::MAX);
     }
 
     #[test]
