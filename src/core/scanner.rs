@@ -14,6 +14,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
 use aho_corasick::Anchored;
 use regex_automata::dfa::{onepass, Automaton as _};
 use regex_automata::nfa::thompson::backtrack;
@@ -405,19 +406,12 @@ impl Scanner {
         let (Some(ac), Some(mut sid)) = (engine.ac.as_ref(), self.ac_state) else {
             return;
         };
-        let s = (pos - self.base) as usize;
-        for i in s..self.vb.view.len() {
-            sid = ac.next_state(Anchored::Yes, sid, self.vb.view[i]);
-            if ac.is_special(sid) {
-                if ac.is_dead(sid) {
-                    break;
-                }
-                if ac.is_match(sid) {
-                    for k in 0..ac.match_len(sid) {
-                        let pid = ac.match_pattern(sid, k);
-                        self.keyword_hit(engine, pid.as_u32(), self.base + i as u64 + 1);
-                    }
-                }
+        let mut i = (pos - self.base) as usize;
+        while let Some((len, at)) = next_keyword_end(ac, &mut sid, &self.vb.view[i..]) {
+            i += len;
+            for k in 0..ac.match_len(at) {
+                let pid = ac.match_pattern(at, k);
+                self.keyword_hit(engine, pid.as_u32(), self.base + i as u64);
             }
         }
     }
@@ -1027,6 +1021,25 @@ impl Scanner {
         self.vb.drain(n);
         self.base += n as u64;
     }
+}
+
+/// Steps the anchored keyword automaton from `*sid` over `bytes` to its
+/// next match state: the bytes consumed and that state, or `None` once it
+/// dies or the bytes run out. A walk over the slice, not indexed steps:
+/// every word start that passes the keyword filter takes a few of these.
+fn next_keyword_end(ac: &DFA, sid: &mut StateID, bytes: &[u8]) -> Option<(usize, StateID)> {
+    for (k, &b) in bytes.iter().enumerate() {
+        *sid = ac.next_state(Anchored::Yes, *sid, b);
+        if ac.is_special(*sid) {
+            if ac.is_dead(*sid) {
+                return None;
+            }
+            if ac.is_match(*sid) {
+                return Some((k + 1, *sid));
+            }
+        }
+    }
+    None
 }
 
 /// One detector's capture-engine state, made on first use.
