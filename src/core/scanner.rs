@@ -546,13 +546,13 @@ impl Scanner {
     /// whether the name gazetteer knows it.
     fn word_at(&self, engine: &Engine, pos: u64) -> (u64, bool) {
         let s = (pos - self.base) as usize;
-        let end = (s + 40).min(self.vb.view.len());
-        let mut e = s;
-        while e < end && (self.vb.view[e].is_ascii_alphabetic() || self.vb.view[e] >= 0x80) {
-            e += 1;
-        }
-        let known = engine.gazetteer.is_candidate(&self.vb.view[s..e]);
-        (self.base + e as u64, known)
+        let bytes = &self.vb.view[s..(s + 40).min(self.vb.view.len())];
+        let len = bytes
+            .iter()
+            .position(|&b| RUN_BYTES[usize::from(b)] != LETTER)
+            .unwrap_or(bytes.len());
+        let known = engine.gazetteer.is_candidate(&bytes[..len]);
+        (pos + len as u64, known)
     }
 
     /// Digits in the number-like run at `pos` (single separators allowed).
@@ -562,13 +562,13 @@ impl Scanner {
         let mut digits = 0;
         let mut seps = 0;
         for &b in view {
-            if b.is_ascii_digit() {
-                digits += 1;
-                seps = 0;
-            } else if matches!(b, b' ' | b'-' | b'.' | b'/' | b'+' | b'(' | b')') && seps < 2 {
-                seps += 1;
-            } else {
-                break;
+            match RUN_BYTES[usize::from(b)] {
+                DIGIT => {
+                    digits += 1;
+                    seps = 0;
+                }
+                SEPARATOR if seps < 2 => seps += 1,
+                _ => break,
             }
         }
         digits
@@ -1042,6 +1042,29 @@ fn next_keyword_end(ac: &DFA, sid: &mut StateID, bytes: &[u8]) -> Option<(usize,
     None
 }
 
+/// What a byte is to the runs the candidate pass measures: a digit or a
+/// separator of a number-like run ([`Scanner::digit_count`]), a letter of a
+/// word ([`Scanner::word_at`]: ASCII letters and every byte from 0x80), or
+/// neither. One table load per byte instead of a chain of range tests.
+const RUN_BYTES: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            b'0'..=b'9' => DIGIT,
+            b' ' | b'-' | b'.' | b'/' | b'+' | b'(' | b')' => SEPARATOR,
+            _ if c.is_ascii_alphabetic() || c >= 0x80 => LETTER,
+            _ => 0,
+        };
+        b += 1;
+    }
+    t
+};
+const DIGIT: u8 = 1;
+const SEPARATOR: u8 = 2;
+const LETTER: u8 = 3;
+
 /// One detector's capture-engine state, made on first use.
 #[derive(Default)]
 struct CapState {
@@ -1165,6 +1188,23 @@ fn json_escape_byte(b: u8, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::core::ruleset::{RuleSource, Ruleset};
+
+    /// The run table classifies every byte as the range tests it replaces.
+    #[test]
+    fn run_bytes_agree_with_the_byte_tests() {
+        for b in 0..=255u8 {
+            let expected = if b.is_ascii_digit() {
+                DIGIT
+            } else if matches!(b, b' ' | b'-' | b'.' | b'/' | b'+' | b'(' | b')') {
+                SEPARATOR
+            } else if b.is_ascii_alphabetic() || b >= 0x80 {
+                LETTER
+            } else {
+                0
+            };
+            assert_eq!(RUN_BYTES[usize::from(b)], expected, "byte {b:#04x}");
+        }
+    }
 
     /// The shipped detector rules, compiled in (no file I/O in the core).
     fn shipped_rules() -> Ruleset {
