@@ -88,7 +88,12 @@ pub(crate) struct Scanner {
     discovered: u64,
     emitted: u64,
     accepted_end: u64,
-    cands: VecDeque<(u64, Cand)>,
+    /// Queued candidates; those from `cand_head` on are not evaluated yet
+    /// and are ordered by position. A vector and a cursor rather than a
+    /// deque: every candidate is queued and taken once, and the queue
+    /// empties at the end of every value.
+    cands: Vec<(u64, Cand)>,
+    cand_head: usize,
     hits: VecDeque<Hit>,
     pending: Vec<Match>,
     scan_cursors: Vec<u64>,
@@ -124,7 +129,8 @@ impl Scanner {
             discovered: 0,
             emitted: 0,
             accepted_end: 0,
-            cands: VecDeque::new(),
+            cands: Vec::new(),
+            cand_head: 0,
             hits: VecDeque::new(),
             pending: Vec::new(),
             scan_cursors: vec![0; engine.kind(Kind::Scan).len()],
@@ -168,6 +174,7 @@ impl Scanner {
         self.emitted = 0;
         self.accepted_end = 0;
         self.cands.clear();
+        self.cand_head = 0;
         self.hits.clear();
         self.pending.clear();
         self.scan_cursors.iter_mut().for_each(|c| *c = 0);
@@ -398,7 +405,7 @@ impl Scanner {
         self.discovered = to;
         // Keyword candidates were queued before the byte pass's; keep the
         // queue ordered by position (stable, so rule order is kept too).
-        self.cands.make_contiguous().sort_by_key(|c| c.0);
+        self.cands[self.cand_head..].sort_by_key(|c| c.0);
     }
 
     /// Runs the anchored keyword automaton from a word start.
@@ -426,7 +433,7 @@ impl Scanner {
                 return;
             }
             for &d in &k.prefix_for {
-                self.cands.push_back((start, Cand::One(d)));
+                self.cands.push((start, Cand::One(d)));
             }
             return;
         }
@@ -442,7 +449,7 @@ impl Scanner {
             self.push_hit(Hit { end, kw });
         }
         for &d in &k.trigger_for {
-            self.cands.push_back((end, Cand::One(d)));
+            self.cands.push((end, Cand::One(d)));
         }
     }
 
@@ -472,13 +479,12 @@ impl Scanner {
             if digit_start || sign_start {
                 let digits = self.digit_count(pos);
                 if digits >= engine.number_min_digits {
-                    self.cands
-                        .push_back((pos, Cand::Number(digits.min(255) as u8)));
+                    self.cands.push((pos, Cand::Number(digits.min(255) as u8)));
                 }
             }
         }
         if class & C_AT != 0 {
-            self.cands.push_back((pos, Cand::Email));
+            self.cands.push((pos, Cand::Email));
         }
         if class & (C_UPPER | C_HIGH) != 0 && !after_word {
             self.word_candidates(engine, pos, class);
@@ -503,7 +509,7 @@ impl Scanner {
         }
         let prev = self.before(start);
         if !is_word(prev) && prev != b':' && prev != b'.' {
-            self.cands.push_back((start, Cand::Ipv6));
+            self.cands.push((start, Cand::Ipv6));
         }
     }
 
@@ -514,20 +520,20 @@ impl Scanner {
             && self.peek(pos + 3).is_ascii_digit()
             && !engine.kind(Kind::Iban).is_empty()
         {
-            self.cands.push_back((pos, Cand::Iban));
+            self.cands.push((pos, Cand::Iban));
         }
         if class & C_HIGH != 0 && !self.upper_at(pos) {
             return;
         }
         let (word_end, known) = self.word_at(engine, pos);
         if known && !engine.kind(Kind::Name).is_empty() {
-            self.cands.push_back((pos, Cand::Name));
+            self.cands.push((pos, Cand::Name));
         }
         if !engine.kind(Kind::Postal).is_empty()
             && self.peek(word_end) == b' '
             && self.peek(word_end + 1).is_ascii_digit()
         {
-            self.cands.push_back((pos, Cand::PostalWord));
+            self.cands.push((pos, Cand::PostalWord));
         }
     }
 
@@ -584,14 +590,16 @@ impl Scanner {
             len.saturating_sub(engine.max_token as u64)
         };
         let mut decided = self.discovered.min(ready);
-        while let Some(&(pos, cand)) = self.cands.front() {
+        while let Some(&(pos, cand)) = self.cands.get(self.cand_head) {
             if pos >= ready && !eof {
                 decided = decided.min(pos);
                 break;
             }
-            self.cands.pop_front();
+            self.cand_head += 1;
             self.eval_candidate(engine, pos, cand)?;
         }
+        self.cands.drain(..self.cand_head);
+        self.cand_head = 0;
         for (i, &det) in engine.kind(Kind::Scan).iter().enumerate() {
             let cursor = self.scan_pass(engine, det, i, ready, eof)?;
             decided = decided.min(cursor);
