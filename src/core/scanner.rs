@@ -205,10 +205,39 @@ impl Scanner {
         raw: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), RedactError> {
+        self.push_run(engine, key, raw, false, out)
+    }
+
+    /// [`Self::push`] for a run of a JSON string with no backslash that
+    /// does not start inside an escape: the tokenizer has just read every
+    /// byte of it, so the decoder does not search it for escapes again
+    /// (see [`Decoder::feed_unescaped`]).
+    pub fn push_unescaped(
+        &mut self,
+        engine: &Engine,
+        key: &PseudonymKey,
+        raw: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
+        self.push_run(engine, key, raw, true, out)
+    }
+
+    fn push_run(
+        &mut self,
+        engine: &Engine,
+        key: &PseudonymKey,
+        raw: &[u8],
+        unescaped: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
         for slice in raw.chunks(SLICE) {
             let off = self.raw_end;
             self.raw_end += slice.len() as u64;
-            self.decoder.feed(slice, off, &mut self.vb);
+            if unescaped {
+                self.decoder.feed_unescaped(slice, off, &mut self.vb);
+            } else {
+                self.decoder.feed(slice, off, &mut self.vb);
+            }
             if self.whole.is_some() {
                 if self.shadow {
                     out.extend_from_slice(slice);
