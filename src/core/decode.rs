@@ -189,7 +189,7 @@ impl Decoder {
     pub fn reset(&mut self, encoding: Encoding) {
         self.encoding = encoding;
         self.json = JsonUnescape::default();
-        self.html = Html::default();
+        self.html.reset();
     }
 
     /// Decodes `raw`, whose first byte is at absolute offset `off`.
@@ -467,6 +467,16 @@ struct Html {
     name: Vec<u8>,
     named: bool,
     tag_at: usize,
+}
+
+impl Html {
+    /// Back to the start of a text, keeping the tag-name buffer.
+    fn reset(&mut self) {
+        self.state = HtmlState::Text;
+        self.name.clear();
+        self.named = false;
+        self.tag_at = 0;
+    }
 }
 
 const BLOCK_TAGS: &[&[u8]] = &[
