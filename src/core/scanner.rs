@@ -434,7 +434,13 @@ impl Scanner {
         self.discovered = to;
         // Keyword candidates were queued before the byte pass's; keep the
         // queue ordered by position (stable, so rule order is kept too).
-        self.cands[self.cand_head..].sort_by_key(|c| c.0);
+        // Mostly they are in order already (a trigger's candidate is
+        // queued at its word's end, ahead of the words before that): check
+        // in one pass before sorting.
+        let pending = &mut self.cands[self.cand_head..];
+        if !pending.is_sorted_by_key(|c| c.0) {
+            pending.sort_by_key(|c| c.0);
+        }
     }
 
     /// Runs the anchored keyword automaton from a word start.
