@@ -1046,10 +1046,16 @@ impl JsonRewriter {
     }
 
     /// Starts capturing a requester (or rule) field's value.
+    /// Starts capturing the value that begins now if tagging wants it. A
+    /// check inlined on every value; the work only when tagging is on.
+    #[inline]
     fn maybe_capture(&mut self) {
-        if self.tagging.is_none() {
-            return;
+        if self.tagging.is_some() {
+            self.start_capture();
         }
+    }
+
+    fn start_capture(&mut self) {
         let rel = self.ticket_relative();
         if let (Some(t), Some((rel, _))) = (self.tagging.as_mut(), rel) {
             if t.wants(&rel) {
@@ -1067,7 +1073,15 @@ impl JsonRewriter {
         }
     }
 
+    /// Ends a capture, if one is running (see [`Self::maybe_capture`]).
+    #[inline]
     fn end_capture(&mut self, quoted: bool) {
+        if self.tagging.as_ref().is_some_and(|t| t.capturing.is_some()) {
+            self.finish_capture(quoted);
+        }
+    }
+
+    fn finish_capture(&mut self, quoted: bool) {
         if let Some(t) = self.tagging.as_mut() {
             if let Some(rel) = t.capturing.take() {
                 let value = if quoted {
