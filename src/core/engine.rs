@@ -358,7 +358,7 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 /// Longest e-mail local part the engine walks back over from an `@`.
 pub(crate) const EMAIL_LOCAL_MAX: usize = 64;
 
-/// A filter on the first bytes of the keywords (ASCII case folded): a bit
+/// A filter on the first bytes of the keywords: a bit
 /// per first-two-bytes pair of every keyword, a bit per pair that is a
 /// whole keyword or its start, and a hashed bit per first three bytes of
 /// the longer ones. Words starting with a common pair ("th", "de", "vi")
@@ -366,7 +366,9 @@ pub(crate) const EMAIL_LOCAL_MAX: usize = 64;
 /// automaton. A whole-word keyword of one or two letters counts only where
 /// the word ends with it, so "v" and "hi" do not let "vises" or "hilsen"
 /// through. Sound: every keyword occurrence the scanner would accept
-/// passes (a hash collision only lets more through).
+/// passes (a hash collision only lets more through). Indexed by raw
+/// bytes, with a bit set for every ASCII case variant of a keyword's
+/// bytes: the scanner asks at every word start, and then folds nothing.
 #[derive(Debug, Clone)]
 pub(crate) struct KeywordStarts {
     pairs: Box<Bits>,
@@ -391,22 +393,34 @@ impl KeywordStarts {
             let ends = |last: u8| *whole_word && is_word(last);
             let may_follow = |last: u8| (0..=255u8).filter(move |&n| !ends(last) || !is_word(n));
             match p.as_slice() {
-                [a] => may_follow(*a).for_each(|b| {
-                    set(&mut f.pairs, pair_index(*a, b));
-                    set(&mut f.short, pair_index(*a, b));
-                }),
+                [a] => {
+                    for a in case_variants(*a) {
+                        may_follow(a).for_each(|b| {
+                            set(&mut f.pairs, pair_index(a, b));
+                            set(&mut f.short, pair_index(a, b));
+                        });
+                    }
+                }
                 [a, b] if ends(*b) => {
-                    let pair = pair_index(*a, *b);
-                    set(&mut f.pairs, pair);
-                    may_follow(*b).for_each(|c| set(&mut f.triples, Self::triple_index(pair, c)));
+                    for pair in pair_variants(*a, *b) {
+                        set(&mut f.pairs, pair);
+                        may_follow(*b)
+                            .for_each(|c| set(&mut f.triples, Self::triple_index(pair, c)));
+                    }
                 }
                 [a, b] => {
-                    set(&mut f.pairs, pair_index(*a, *b));
-                    set(&mut f.short, pair_index(*a, *b));
+                    for pair in pair_variants(*a, *b) {
+                        set(&mut f.pairs, pair);
+                        set(&mut f.short, pair);
+                    }
                 }
                 [a, b, c, ..] => {
-                    set(&mut f.pairs, pair_index(*a, *b));
-                    set(&mut f.triples, Self::triple_index(pair_index(*a, *b), *c));
+                    for pair in pair_variants(*a, *b) {
+                        set(&mut f.pairs, pair);
+                        for c in case_variants(*c) {
+                            set(&mut f.triples, Self::triple_index(pair, c));
+                        }
+                    }
                 }
                 [] => {}
             }
@@ -415,8 +429,7 @@ impl KeywordStarts {
     }
 
     fn triple_index(pair: u16, c: u8) -> u16 {
-        let h = u32::from(pair).wrapping_mul(0x9E37_79B1)
-            ^ u32::from(c.to_ascii_lowercase()).wrapping_mul(0x85EB_CA77);
+        let h = u32::from(pair).wrapping_mul(0x9E37_79B1) ^ u32::from(c).wrapping_mul(0x85EB_CA77);
         (h >> 16) as u16
     }
 
@@ -433,8 +446,20 @@ impl KeywordStarts {
 /// Letters, digits and UTF-8 bytes: the word bytes of word starts and
 /// boundaries (the scanner, keyword starts, keyword rules).
 pub(crate) fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b >= 0x80
+    WORD_BYTES[usize::from(b)]
 }
+
+/// [`is_word`] as a table: one load where keyword hits check their word
+/// boundaries, instead of three range tests.
+const WORD_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b >= 0x80;
+        b += 1;
+    }
+    t
+};
 
 fn set(bits: &mut Bits, i: u16) {
     bits[usize::from(i >> 6)] |= 1 << (i & 63);
@@ -446,7 +471,18 @@ fn get(bits: &Bits, i: u16) -> bool {
 }
 
 fn pair_index(a: u8, b: u8) -> u16 {
-    u16::from_be_bytes([a.to_ascii_lowercase(), b.to_ascii_lowercase()])
+    u16::from_be_bytes([a, b])
+}
+
+/// The bytes equal to `b` up to ASCII case (`b` itself, and its other
+/// case if it is a letter): the keyword automaton folds ASCII case.
+fn case_variants(b: u8) -> impl Iterator<Item = u8> + Clone {
+    (0..=255u8).filter(move |x| x.eq_ignore_ascii_case(&b))
+}
+
+/// The pair indices of `a`, `b` in every ASCII case.
+fn pair_variants(a: u8, b: u8) -> impl Iterator<Item = u16> {
+    case_variants(a).flat_map(move |a| case_variants(b).map(move |b| pair_index(a, b)))
 }
 
 fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, KeywordStarts) {

@@ -361,6 +361,15 @@ pub(crate) struct JsonRewriter {
     forbidden: Vec<String>,
 }
 
+/// Where a run of string content read from one chunk ends.
+struct StringRun {
+    /// Index of the closing quote, or the chunk's length.
+    end: usize,
+    closed: bool,
+    /// Whether the run holds a backslash or starts inside an escape.
+    escaped: bool,
+}
+
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
@@ -856,22 +865,30 @@ impl JsonRewriter {
         Ok(false)
     }
 
-    /// Scans string content from `i` for its end; returns (end of content, closed).
-    fn string_run(&mut self, chunk: &[u8], i: usize) -> Result<(usize, bool), RedactError> {
-        let mut j = i;
-        while j < chunk.len() {
+    /// Scans string content from `i` for its end.
+    fn string_run(&mut self, chunk: &[u8], i: usize) -> Result<StringRun, RedactError> {
+        let mut run = StringRun {
+            end: i,
+            closed: false,
+            escaped: self.esc != 0,
+        };
+        while run.end < chunk.len() {
+            let j = run.end;
             if self.esc == 0 {
-                j += string_stop(&chunk[j..]);
-                if j == chunk.len() {
+                run.end += string_stop(&chunk[j..]);
+                if run.end == chunk.len() {
                     break;
                 }
             }
-            if self.escape_byte(chunk[j], self.offset + j as u64)? {
-                return Ok((j, true));
+            let b = chunk[run.end];
+            run.escaped |= b == b'\\';
+            if self.escape_byte(b, self.offset + run.end as u64)? {
+                run.closed = true;
+                return Ok(run);
             }
-            j += 1;
+            run.end += 1;
         }
-        Ok((j, false))
+        Ok(run)
     }
 
     fn key_bytes(
@@ -881,7 +898,7 @@ impl JsonRewriter {
         i: usize,
         out: &mut Vec<u8>,
     ) -> Result<usize, RedactError> {
-        let (end, closed) = self.string_run(chunk, i)?;
+        let StringRun { end, closed, .. } = self.string_run(chunk, i)?;
         self.key_raw.extend_from_slice(&chunk[i..end]);
         if self.key_raw.len() > MAX_KEY {
             return Err(RedactError::TokenTooLong {
@@ -1029,10 +1046,16 @@ impl JsonRewriter {
     }
 
     /// Starts capturing a requester (or rule) field's value.
+    /// Starts capturing the value that begins now if tagging wants it. A
+    /// check inlined on every value; the work only when tagging is on.
+    #[inline]
     fn maybe_capture(&mut self) {
-        if self.tagging.is_none() {
-            return;
+        if self.tagging.is_some() {
+            self.start_capture();
         }
+    }
+
+    fn start_capture(&mut self) {
         let rel = self.ticket_relative();
         if let (Some(t), Some((rel, _))) = (self.tagging.as_mut(), rel) {
             if t.wants(&rel) {
@@ -1050,7 +1073,15 @@ impl JsonRewriter {
         }
     }
 
+    /// Ends a capture, if one is running (see [`Self::maybe_capture`]).
+    #[inline]
     fn end_capture(&mut self, quoted: bool) {
+        if self.tagging.as_ref().is_some_and(|t| t.capturing.is_some()) {
+            self.finish_capture(quoted);
+        }
+    }
+
+    fn finish_capture(&mut self, quoted: bool) {
         if let Some(t) = self.tagging.as_mut() {
             if let Some(rel) = t.capturing.take() {
                 let value = if quoted {
@@ -1270,10 +1301,15 @@ impl JsonRewriter {
         i: usize,
         out: &mut Vec<u8>,
     ) -> Result<usize, RedactError> {
-        let (end, closed) = self.string_run(chunk, i)?;
+        let StringRun {
+            end,
+            closed,
+            escaped,
+        } = self.string_run(chunk, i)?;
         let run = &chunk[i..end];
         self.capture_bytes(run);
         match self.value_sink {
+            Sink::Scan if !escaped => self.scanner.push_unescaped(engine, &self.key, run, out)?,
             Sink::Scan => self.scanner.push(engine, &self.key, run, out)?,
             Sink::Base64 => {
                 let field = engine.field_ctx(self.last_key()).into_owned();

@@ -14,6 +14,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
 use aho_corasick::Anchored;
 use regex_automata::dfa::onepass;
 use regex_automata::nfa::thompson::backtrack;
@@ -87,7 +88,12 @@ pub(crate) struct Scanner {
     discovered: u64,
     emitted: u64,
     accepted_end: u64,
-    cands: VecDeque<(u64, Cand)>,
+    /// Queued candidates; those from `cand_head` on are not evaluated yet
+    /// and are ordered by position. A vector and a cursor rather than a
+    /// deque: every candidate is queued and taken once, and the queue
+    /// empties at the end of every value.
+    cands: Vec<(u64, Cand)>,
+    cand_head: usize,
     hits: VecDeque<Hit>,
     pending: Vec<Match>,
     scan_cursors: Vec<u64>,
@@ -123,7 +129,8 @@ impl Scanner {
             discovered: 0,
             emitted: 0,
             accepted_end: 0,
-            cands: VecDeque::new(),
+            cands: Vec::new(),
+            cand_head: 0,
             hits: VecDeque::new(),
             pending: Vec::new(),
             scan_cursors: vec![0; engine.kind(Kind::Scan).len()],
@@ -167,6 +174,7 @@ impl Scanner {
         self.emitted = 0;
         self.accepted_end = 0;
         self.cands.clear();
+        self.cand_head = 0;
         self.hits.clear();
         self.pending.clear();
         self.scan_cursors.iter_mut().for_each(|c| *c = 0);
@@ -197,10 +205,39 @@ impl Scanner {
         raw: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), RedactError> {
+        self.push_run(engine, key, raw, false, out)
+    }
+
+    /// [`Self::push`] for a run of a JSON string with no backslash that
+    /// does not start inside an escape: the tokenizer has just read every
+    /// byte of it, so the decoder does not search it for escapes again
+    /// (see [`Decoder::feed_unescaped`]).
+    pub fn push_unescaped(
+        &mut self,
+        engine: &Engine,
+        key: &PseudonymKey,
+        raw: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
+        self.push_run(engine, key, raw, true, out)
+    }
+
+    fn push_run(
+        &mut self,
+        engine: &Engine,
+        key: &PseudonymKey,
+        raw: &[u8],
+        unescaped: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
         for slice in raw.chunks(SLICE) {
             let off = self.raw_end;
             self.raw_end += slice.len() as u64;
-            self.decoder.feed(slice, off, &mut self.vb);
+            if unescaped {
+                self.decoder.feed_unescaped(slice, off, &mut self.vb);
+            } else {
+                self.decoder.feed(slice, off, &mut self.vb);
+            }
             if self.whole.is_some() {
                 if self.shadow {
                     out.extend_from_slice(slice);
@@ -397,7 +434,13 @@ impl Scanner {
         self.discovered = to;
         // Keyword candidates were queued before the byte pass's; keep the
         // queue ordered by position (stable, so rule order is kept too).
-        self.cands.make_contiguous().sort_by_key(|c| c.0);
+        // Mostly they are in order already (a trigger's candidate is
+        // queued at its word's end, ahead of the words before that): check
+        // in one pass before sorting.
+        let pending = &mut self.cands[self.cand_head..];
+        if !pending.is_sorted_by_key(|c| c.0) {
+            pending.sort_by_key(|c| c.0);
+        }
     }
 
     /// Runs the anchored keyword automaton from a word start.
@@ -405,19 +448,12 @@ impl Scanner {
         let (Some(ac), Some(mut sid)) = (engine.ac.as_ref(), self.ac_state) else {
             return;
         };
-        let s = (pos - self.base) as usize;
-        for i in s..self.vb.view.len() {
-            sid = ac.next_state(Anchored::Yes, sid, self.vb.view[i]);
-            if ac.is_special(sid) {
-                if ac.is_dead(sid) {
-                    break;
-                }
-                if ac.is_match(sid) {
-                    for k in 0..ac.match_len(sid) {
-                        let pid = ac.match_pattern(sid, k);
-                        self.keyword_hit(engine, pid.as_u32(), self.base + i as u64 + 1);
-                    }
-                }
+        let mut i = (pos - self.base) as usize;
+        while let Some((len, at)) = next_keyword_end(ac, &mut sid, &self.vb.view[i..]) {
+            i += len;
+            for k in 0..ac.match_len(at) {
+                let pid = ac.match_pattern(at, k);
+                self.keyword_hit(engine, pid.as_u32(), self.base + i as u64);
             }
         }
     }
@@ -432,7 +468,7 @@ impl Scanner {
                 return;
             }
             for &d in &k.prefix_for {
-                self.cands.push_back((start, Cand::One(d)));
+                self.cands.push((start, Cand::One(d)));
             }
             return;
         }
@@ -448,7 +484,7 @@ impl Scanner {
             self.push_hit(Hit { end, kw });
         }
         for &d in &k.trigger_for {
-            self.cands.push_back((end, Cand::One(d)));
+            self.cands.push((end, Cand::One(d)));
         }
     }
 
@@ -478,13 +514,12 @@ impl Scanner {
             if digit_start || sign_start {
                 let digits = self.digit_count(pos);
                 if digits >= engine.number_min_digits {
-                    self.cands
-                        .push_back((pos, Cand::Number(digits.min(255) as u8)));
+                    self.cands.push((pos, Cand::Number(digits.min(255) as u8)));
                 }
             }
         }
         if class & C_AT != 0 {
-            self.cands.push_back((pos, Cand::Email));
+            self.cands.push((pos, Cand::Email));
         }
         if class & (C_UPPER | C_HIGH) != 0 && !after_word {
             self.word_candidates(engine, pos, class);
@@ -509,7 +544,7 @@ impl Scanner {
         }
         let prev = self.before(start);
         if !is_word(prev) && prev != b':' && prev != b'.' {
-            self.cands.push_back((start, Cand::Ipv6));
+            self.cands.push((start, Cand::Ipv6));
         }
     }
 
@@ -520,20 +555,20 @@ impl Scanner {
             && self.peek(pos + 3).is_ascii_digit()
             && !engine.kind(Kind::Iban).is_empty()
         {
-            self.cands.push_back((pos, Cand::Iban));
+            self.cands.push((pos, Cand::Iban));
         }
         if class & C_HIGH != 0 && !self.upper_at(pos) {
             return;
         }
         let (word_end, known) = self.word_at(engine, pos);
         if known && !engine.kind(Kind::Name).is_empty() {
-            self.cands.push_back((pos, Cand::Name));
+            self.cands.push((pos, Cand::Name));
         }
         if !engine.kind(Kind::Postal).is_empty()
             && self.peek(word_end) == b' '
             && self.peek(word_end + 1).is_ascii_digit()
         {
-            self.cands.push_back((pos, Cand::PostalWord));
+            self.cands.push((pos, Cand::PostalWord));
         }
     }
 
@@ -552,13 +587,13 @@ impl Scanner {
     /// whether the name gazetteer knows it.
     fn word_at(&self, engine: &Engine, pos: u64) -> (u64, bool) {
         let s = (pos - self.base) as usize;
-        let end = (s + 40).min(self.vb.view.len());
-        let mut e = s;
-        while e < end && (self.vb.view[e].is_ascii_alphabetic() || self.vb.view[e] >= 0x80) {
-            e += 1;
-        }
-        let known = engine.gazetteer.is_candidate(&self.vb.view[s..e]);
-        (self.base + e as u64, known)
+        let bytes = &self.vb.view[s..(s + 40).min(self.vb.view.len())];
+        let len = bytes
+            .iter()
+            .position(|&b| RUN_BYTES[usize::from(b)] != LETTER)
+            .unwrap_or(bytes.len());
+        let known = engine.gazetteer.is_candidate(&bytes[..len]);
+        (pos + len as u64, known)
     }
 
     /// Digits in the number-like run at `pos` (single separators allowed).
@@ -568,13 +603,13 @@ impl Scanner {
         let mut digits = 0;
         let mut seps = 0;
         for &b in view {
-            if b.is_ascii_digit() {
-                digits += 1;
-                seps = 0;
-            } else if matches!(b, b' ' | b'-' | b'.' | b'/' | b'+' | b'(' | b')') && seps < 2 {
-                seps += 1;
-            } else {
-                break;
+            match RUN_BYTES[usize::from(b)] {
+                DIGIT => {
+                    digits += 1;
+                    seps = 0;
+                }
+                SEPARATOR if seps < 2 => seps += 1,
+                _ => break,
             }
         }
         digits
@@ -590,14 +625,16 @@ impl Scanner {
             len.saturating_sub(engine.max_token as u64)
         };
         let mut decided = self.discovered.min(ready);
-        while let Some(&(pos, cand)) = self.cands.front() {
+        while let Some(&(pos, cand)) = self.cands.get(self.cand_head) {
             if pos >= ready && !eof {
                 decided = decided.min(pos);
                 break;
             }
-            self.cands.pop_front();
+            self.cand_head += 1;
             self.eval_candidate(engine, pos, cand)?;
         }
+        self.cands.drain(..self.cand_head);
+        self.cand_head = 0;
         for (i, &det) in engine.kind(Kind::Scan).iter().enumerate() {
             let cursor = self.scan_pass(engine, det, i, ready, eof)?;
             decided = decided.min(cursor);
@@ -1039,6 +1076,48 @@ impl Scanner {
     }
 }
 
+/// Steps the anchored keyword automaton from `*sid` over `bytes` to its
+/// next match state: the bytes consumed and that state, or `None` once it
+/// dies or the bytes run out. A walk over the slice, not indexed steps:
+/// every word start that passes the keyword filter takes a few of these.
+fn next_keyword_end(ac: &DFA, sid: &mut StateID, bytes: &[u8]) -> Option<(usize, StateID)> {
+    for (k, &b) in bytes.iter().enumerate() {
+        *sid = ac.next_state(Anchored::Yes, *sid, b);
+        if ac.is_special(*sid) {
+            if ac.is_dead(*sid) {
+                return None;
+            }
+            if ac.is_match(*sid) {
+                return Some((k + 1, *sid));
+            }
+        }
+    }
+    None
+}
+
+/// What a byte is to the runs the candidate pass measures: a digit or a
+/// separator of a number-like run ([`Scanner::digit_count`]), a letter of a
+/// word ([`Scanner::word_at`]: ASCII letters and every byte from 0x80), or
+/// neither. One table load per byte instead of a chain of range tests.
+const RUN_BYTES: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            b'0'..=b'9' => DIGIT,
+            b' ' | b'-' | b'.' | b'/' | b'+' | b'(' | b')' => SEPARATOR,
+            _ if c.is_ascii_alphabetic() || c >= 0x80 => LETTER,
+            _ => 0,
+        };
+        b += 1;
+    }
+    t
+};
+const DIGIT: u8 = 1;
+const SEPARATOR: u8 = 2;
+const LETTER: u8 = 3;
+
 /// One detector's capture-engine state, made on first use.
 #[derive(Default)]
 struct CapState {
@@ -1176,6 +1255,23 @@ fn json_escape_byte(b: u8, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::core::ruleset::{RuleSource, Ruleset};
+
+    /// The run table classifies every byte as the range tests it replaces.
+    #[test]
+    fn run_bytes_agree_with_the_byte_tests() {
+        for b in 0..=255u8 {
+            let expected = if b.is_ascii_digit() {
+                DIGIT
+            } else if matches!(b, b' ' | b'-' | b'.' | b'/' | b'+' | b'(' | b')') {
+                SEPARATOR
+            } else if b.is_ascii_alphabetic() || b >= 0x80 {
+                LETTER
+            } else {
+                0
+            };
+            assert_eq!(RUN_BYTES[usize::from(b)], expected, "byte {b:#04x}");
+        }
+    }
 
     /// The shipped detector rules, compiled in (no file I/O in the core).
     fn shipped_rules() -> Ruleset {
