@@ -42,19 +42,74 @@ pub(crate) struct Keyword {
     pub len: usize,
     /// Case-sensitive literal to verify (prefixes only).
     pub exact: Option<Vec<u8>>,
-    pub context_for: Vec<u16>,
-    pub negative_for: Vec<u16>,
+    pub context_for: DetectorSet,
+    pub negative_for: DetectorSet,
     pub trigger_for: Vec<u16>,
     pub prefix_for: Vec<u16>,
     /// Whether the word must stand alone (not inside a longer word).
     pub whole_word: bool,
 }
 
+/// A set of detector indices, as bits. Context lists are asked about the
+/// detector at hand for every candidate (about three times per candidate on
+/// ticket JSON), where a linear search of a list cost more than the rest of
+/// the context check. The bits grow with the highest member, so any number
+/// of detectors fits.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct DetectorSet {
+    words: Vec<u64>,
+}
+
+impl DetectorSet {
+    pub const fn new() -> Self {
+        DetectorSet { words: Vec::new() }
+    }
+
+    pub fn insert(&mut self, d: u16) {
+        let (word, bit) = (d as usize / 64, d % 64);
+        if self.words.len() <= word {
+            self.words.resize(word + 1, 0);
+        }
+        self.words[word] |= 1 << bit;
+    }
+
+    pub fn contains(&self, d: u16) -> bool {
+        self.words
+            .get(d as usize / 64)
+            .is_some_and(|w| w >> (d % 64) & 1 != 0)
+    }
+
+    /// Only `insert` adds words, and it sets a bit in each it adds.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// Members in increasing order.
+    pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        (0..self.words.len() * 64)
+            .filter(|&d| self.words[d / 64] >> (d % 64) & 1 != 0)
+            .map(|d| d as u16)
+    }
+}
+
+impl Clone for DetectorSet {
+    fn clone(&self) -> Self {
+        DetectorSet {
+            words: self.words.clone(),
+        }
+    }
+
+    /// Keeps the allocation: the scanner sets its field context per value.
+    fn clone_from(&mut self, source: &Self) {
+        self.words.clone_from(&source.words);
+    }
+}
+
 /// Which detectors a JSON field name brings into context.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct FieldCtx {
     /// Detectors whose context requirement the field satisfies.
-    pub context_ok: Vec<u16>,
+    pub context_ok: DetectorSet,
     /// A detector whose kind of data the whole value is.
     pub whole: Option<u16>,
 }
@@ -155,7 +210,7 @@ impl Engine {
             detectors.iter().map(Detector::value_group).collect();
         let mut context_words = vec![false; detectors.len()];
         for k in &keywords {
-            for &d in k.context_for.iter().chain(&k.negative_for) {
+            for d in k.context_for.iter().chain(k.negative_for.iter()) {
                 context_words[d as usize] = true;
             }
         }
@@ -271,7 +326,7 @@ impl Engine {
     /// borrowed unless glob fields add to it (no allocation per value).
     pub fn field_ctx(&self, key: &str) -> Cow<'_, FieldCtx> {
         static NONE: FieldCtx = FieldCtx {
-            context_ok: Vec::new(),
+            context_ok: DetectorSet::new(),
             whole: None,
         };
         let mut ctx = Cow::Borrowed(self.field_exact.get(key).unwrap_or(&NONE));
@@ -341,8 +396,8 @@ fn number_screen(detectors: &[Detector], numeric: &[u16]) -> (Option<Screen>, Ve
 fn add_field(ctx: &mut FieldCtx, det: u16, whole: bool) {
     if whole {
         ctx.whole = Some(ctx.whole.map_or(det, |d| d.min(det)));
-    } else if !ctx.context_ok.contains(&det) {
-        ctx.context_ok.push(det);
+    } else {
+        ctx.context_ok.insert(det);
     }
 }
 
@@ -489,7 +544,7 @@ fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, Keyword
     let mut index: HashMap<Vec<u8>, usize> = HashMap::default();
     let mut keywords: Vec<Keyword> = Vec::new();
     let mut patterns: Vec<(Vec<u8>, bool)> = Vec::new();
-    let mut add = |word: &str, exact: bool, det: u16, role: fn(&mut Keyword) -> &mut Vec<u16>| {
+    let mut add = |word: &str, exact: bool, det: u16, role: fn(&mut Keyword, u16)| {
         let bytes = word.as_bytes().to_vec();
         if bytes.is_empty() {
             return;
@@ -509,24 +564,26 @@ fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, Keyword
             });
             keywords.len() - 1
         });
-        let list = role(&mut keywords[i]);
+        role(&mut keywords[i], det);
+    };
+    fn push_new(list: &mut Vec<u16>, det: u16) {
         if !list.contains(&det) {
             list.push(det);
         }
-    };
+    }
     for (i, d) in detectors.iter().enumerate() {
         let i = i as u16;
         for w in &d.context {
-            add(w, false, i, |k| &mut k.context_for);
+            add(w, false, i, |k, d| k.context_for.insert(d));
         }
         for w in &d.negative_context {
-            add(w, false, i, |k| &mut k.negative_for);
+            add(w, false, i, |k, d| k.negative_for.insert(d));
         }
         for w in &d.triggers {
-            add(w, false, i, |k| &mut k.trigger_for);
+            add(w, false, i, |k, d| push_new(&mut k.trigger_for, d));
         }
         for w in &d.prefixes {
-            add(w, true, i, |k| &mut k.prefix_for);
+            add(w, true, i, |k, d| push_new(&mut k.prefix_for, d));
         }
     }
     let starts = KeywordStarts::new(&patterns);
@@ -548,8 +605,38 @@ fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, Keyword
 
 #[cfg(test)]
 mod tests {
-    use super::KeywordStarts;
+    use super::{DetectorSet, KeywordStarts};
     use crate::core::ruleset::{RuleSource, Ruleset};
+
+    /// The bit set answers as the plain list it replaced would, for sets
+    /// past one word of bits (operator rule sets with many detectors).
+    #[test]
+    fn detector_set_agrees_with_a_list() {
+        let mut seed = 0x9e37_79b9_u32;
+        for round in 0..200 {
+            let mut set = DetectorSet::new();
+            let mut list: Vec<u16> = Vec::new();
+            let span = [3, 64, 65, 130, 1000][round % 5];
+            for _ in 0..round % 17 {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let d = (seed >> 8) as u16 % span;
+                set.insert(d);
+                if !list.contains(&d) {
+                    list.push(d);
+                }
+            }
+            for d in 0..span + 70 {
+                assert_eq!(set.contains(d), list.contains(&d), "{list:?} {d}");
+            }
+            list.sort_unstable();
+            assert_eq!(set.iter().collect::<Vec<_>>(), list);
+            assert_eq!(set.is_empty(), list.is_empty());
+            let mut copy = DetectorSet::new();
+            copy.insert(999);
+            copy.clone_from(&set);
+            assert_eq!(copy, set);
+        }
+    }
 
     #[test]
     fn context_goes_first_only_where_it_cannot_change_the_outcome() {

@@ -806,7 +806,7 @@ impl Scanner {
     /// before a number beats "ordernummer" earlier in the sentence.
     fn context_allows(&self, engine: &Engine, d: u16, vs: u64) -> Option<bool> {
         let det = &engine.detectors[d as usize];
-        if self.ctx.context_ok.contains(&d) {
+        if self.ctx.context_ok.contains(d) {
             return Some(true);
         }
         // Without context words of its own no hit can decide (names,
@@ -834,10 +834,10 @@ impl Scanner {
         let to = self.hits.partition_point(|h| h.end <= vs);
         for h in self.hits.range(..to).rev().take_while(|h| h.end >= lo) {
             let k = &engine.keywords[h.kw as usize];
-            if k.negative_for.contains(&d) {
+            if k.negative_for.contains(d) {
                 return Some(false);
             }
-            if k.context_for.contains(&d) {
+            if k.context_for.contains(d) {
                 return Some(true);
             }
         }
