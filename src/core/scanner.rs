@@ -9,7 +9,6 @@
 //! no undecided match can reach back before. Memory is bounded by
 //! `max_token` plus the context window, not by the body.
 
-use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -94,7 +93,11 @@ pub(crate) struct Scanner {
     /// empties at the end of every value.
     cands: Vec<(u64, Cand)>,
     cand_head: usize,
-    hits: VecDeque<Hit>,
+    /// Context-word hits, ordered by end. A vector rather than a deque:
+    /// the context check searches it for every candidate, and a slice is
+    /// cheaper to search and walk; the few hits a value holds make
+    /// dropping from the front cheap.
+    hits: Vec<Hit>,
     pending: Vec<Match>,
     scan_cursors: Vec<u64>,
     /// Detectors already tried anchored at `ones_at` (see `Cand::One`).
@@ -131,7 +134,7 @@ impl Scanner {
             accepted_end: 0,
             cands: Vec::new(),
             cand_head: 0,
-            hits: VecDeque::new(),
+            hits: Vec::new(),
             pending: Vec::new(),
             scan_cursors: vec![0; engine.kind(Kind::Scan).len()],
             ones_at: u64::MAX,
@@ -493,8 +496,8 @@ impl Scanner {
     /// only a keyword inside a longer one (a "på" in "bor på gatan") ends
     /// before the last hit and is put in its place.
     fn push_hit(&mut self, hit: Hit) {
-        if self.hits.back().is_none_or(|h| h.end <= hit.end) {
-            self.hits.push_back(hit);
+        if self.hits.last().is_none_or(|h| h.end <= hit.end) {
+            self.hits.push(hit);
         } else {
             let at = self.hits.partition_point(|h| h.end <= hit.end);
             self.hits.insert(at, hit);
@@ -832,7 +835,7 @@ impl Scanner {
         // discovery, so find the window's end by binary search. The window
         // itself holds a few hits at most: walk back from there.
         let to = self.hits.partition_point(|h| h.end <= vs);
-        for h in self.hits.range(..to).rev().take_while(|h| h.end >= lo) {
+        for h in self.hits[..to].iter().rev().take_while(|h| h.end >= lo) {
             let k = &engine.keywords[h.kw as usize];
             if k.negative_for.contains(d) {
                 return Some(false);
@@ -1055,12 +1058,12 @@ impl Scanner {
     fn compact(&mut self, engine: &Engine) {
         let keep_back = (engine.max_window.max(engine.back_reach) + PEEK) as u64;
         let keep_from = self.emitted.saturating_sub(keep_back).min(self.discovered);
-        while self
+        // Hits are ordered by end, so those out of every window are a prefix.
+        let stale = self
             .hits
-            .front()
-            .is_some_and(|h| h.end + (engine.max_window as u64) < self.emitted)
-        {
-            self.hits.pop_front();
+            .partition_point(|h| h.end + (engine.max_window as u64) < self.emitted);
+        if stale > 0 {
+            self.hits.drain(..stale);
         }
         let n = (keep_from.saturating_sub(self.base)) as usize;
         if n < 8192 {
