@@ -914,9 +914,21 @@ pub fn ipv6(candidate: &str, _: &Gazetteer) -> bool {
 // ---------------------------------------------------------------------------
 
 /// Base64url alphabet (without padding).
-fn is_b64url(b: u8) -> bool {
+const fn is_b64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
+
+/// [`is_b64url`] per byte: one look-up per byte of a token, where the
+/// three tests cost several times that.
+static B64URL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = is_b64url(b as u8);
+        b += 1;
+    }
+    t
+};
 
 /// JSON Web Token: three base64url segments separated by dots (the
 /// signature may be empty for unsecured tokens); the header must decode to
@@ -924,7 +936,7 @@ fn is_b64url(b: u8) -> bool {
 /// header characters are decoded (into a stack buffer).
 pub fn jwt(candidate: &str, _: &Gazetteer) -> bool {
     use base64::Engine as _;
-    let mut parts = candidate.split('.');
+    let mut parts = split_byte(candidate, b'.');
     let (Some(header), Some(payload), Some(sig), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -935,7 +947,7 @@ pub fn jwt(candidate: &str, _: &Gazetteer) -> bool {
     }
     if ![header, payload, sig]
         .iter()
-        .all(|s| s.bytes().all(is_b64url))
+        .all(|s| s.bytes().all(|b| B64URL[usize::from(b)]))
     {
         return false;
     }
@@ -985,15 +997,14 @@ fn entropy(s: &[u8]) -> f64 {
 /// Both margins dwarf the f64 rounding error (~1e-14), so the decision is
 /// the one [`entropy`] gives; the rest (8 or more distinct characters, some
 /// frequent) is left to [`entropy`] itself.
-fn entropy_at_least_3(s: &[u8]) -> bool {
-    let mut counts = [0u32; 128];
+///
+/// `counts` are the byte counts of `s` (indexed by `b & 0x7f`), which
+/// [`api_token`] has from its class pass.
+fn entropy_at_least_3(s: &[u8], counts: &[u32; 128]) -> bool {
     let (mut squares, mut distinct) = (0u64, 0u32);
-    for &b in s {
-        let c = &mut counts[usize::from(b & 0x7f)];
-        // (c + 1)² − c² = 2c + 1
-        squares += 2 * u64::from(*c) + 1;
-        distinct += u32::from(*c == 0);
-        *c += 1;
+    for &c in counts {
+        squares += u64::from(c) * u64::from(c);
+        distinct += u32::from(c > 0);
     }
     let n = s.len() as u64;
     if 8 * squares < n * n {
@@ -1003,6 +1014,57 @@ fn entropy_at_least_3(s: &[u8]) -> bool {
         return false;
     }
     entropy(s) >= 3.0
+}
+
+/// The symbols an [`api_token`] may hold besides ASCII letters and digits.
+const TOKEN_SYMBOLS: &[u8] = b"-_.+/=~";
+
+/// Bytes an [`api_token`] may hold: ASCII letters, digits, [`TOKEN_SYMBOLS`].
+static TOKEN_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let mut i = 0;
+    while i < TOKEN_SYMBOLS.len() {
+        t[TOKEN_SYMBOLS[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// The byte counts of a token (indexed by `b & 0x7f`, which is `b` for the
+/// bytes allowed) and its numbers of lower-case letters, upper-case letters,
+/// digits and symbols; `None` at a byte outside the token alphabet. One pass
+/// counts every byte (the entropy test needs the counts too), and the
+/// classes are sums over the counts.
+fn token_counts(s: &[u8]) -> Option<([u32; 128], [usize; 4])> {
+    let mut counts = [0u32; 128];
+    for &b in s {
+        if !TOKEN_BYTE[usize::from(b)] {
+            return None;
+        }
+        counts[usize::from(b & 0x7f)] += 1;
+    }
+    let span = |lo: u8, hi: u8| -> usize {
+        counts[usize::from(lo)..=usize::from(hi)]
+            .iter()
+            .map(|&c| c as usize)
+            .sum()
+    };
+    let symbols = TOKEN_SYMBOLS
+        .iter()
+        .map(|&b| counts[usize::from(b)] as usize)
+        .sum();
+    let classes = [
+        span(b'a', b'z'),
+        span(b'A', b'Z'),
+        span(b'0', b'9'),
+        symbols,
+    ];
+    Some((counts, classes))
 }
 
 /// API key / bearer token / client secret.
@@ -1024,16 +1086,9 @@ pub fn api_token(candidate: &str, _: &Gazetteer) -> bool {
     if !(20..=2048).contains(&s.len()) {
         return false;
     }
-    let (mut lower, mut upper, mut digit, mut symbol) = (0usize, 0usize, 0usize, 0usize);
-    for &b in s {
-        match b {
-            b'a'..=b'z' => lower += 1,
-            b'A'..=b'Z' => upper += 1,
-            b'0'..=b'9' => digit += 1,
-            b'-' | b'_' | b'.' | b'+' | b'/' | b'=' | b'~' => symbol += 1,
-            _ => return false,
-        }
-    }
+    let Some((counts, [lower, upper, digit, symbol])) = token_counts(s) else {
+        return false;
+    };
     let classes = [lower, upper, digit, symbol]
         .iter()
         .filter(|&&c| c > 0)
@@ -1042,7 +1097,7 @@ pub fn api_token(candidate: &str, _: &Gazetteer) -> bool {
     if classes < 3 && !hex {
         return false;
     }
-    if !entropy_at_least_3(s) {
+    if !entropy_at_least_3(s, &counts) {
         return false;
     }
     if digit == 0 {
@@ -2406,6 +2461,39 @@ mod tests {
         );
     }
 
+    /// The counted classes are those a per-byte match finds, on random
+    /// strings over token bytes and some that are not.
+    #[test]
+    fn token_counts_match_a_per_byte_classification() {
+        let alphabet = b"aZz0A9-_.+/=~ \x00\x7f\xc3@";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 40) as usize;
+            let s: Vec<u8> = (0..len)
+                .map(|i| alphabet[(state >> (i % 56)) as usize % alphabet.len()])
+                .collect();
+            let mut classes = [0usize; 4];
+            let expected = s
+                .iter()
+                .try_for_each(|&b| {
+                    let class = match b {
+                        b'a'..=b'z' => 0,
+                        b'A'..=b'Z' => 1,
+                        b'0'..=b'9' => 2,
+                        b'-' | b'_' | b'.' | b'+' | b'/' | b'=' | b'~' => 3,
+                        _ => return None,
+                    };
+                    classes[class] += 1;
+                    Some(())
+                })
+                .map(|()| classes);
+            assert_eq!(token_counts(&s).map(|(_, c)| c), expected, "{s:?}");
+        }
+    }
+
     #[test]
     fn api_token_cases() {
         accepts(
@@ -2710,12 +2798,23 @@ mod tests {
             );
         }
         for s in &cases {
+            let mut counts = [0u32; 128];
+            for &b in s {
+                counts[usize::from(b & 0x7f)] += 1;
+            }
             assert_eq!(
-                entropy_at_least_3(s),
+                entropy_at_least_3(s, &counts),
                 entropy(s) >= 3.0,
                 "{:?}",
                 String::from_utf8_lossy(s)
             );
+        }
+    }
+
+    #[test]
+    fn b64url_table_matches_the_predicate() {
+        for b in 0..=255u8 {
+            assert_eq!(B64URL[usize::from(b)], is_b64url(b), "{b}");
         }
     }
 
