@@ -1184,7 +1184,7 @@ const SECRET_STOPWORDS: &[&str] = &[
 /// list of prose words in the five languages ("is", "är", "reset", "expired",
 /// "fungerar", …). Trailing sentence punctuation is ignored for the word checks.
 pub fn secret_value(candidate: &str, _: &Gazetteer) -> bool {
-    let s = candidate.trim();
+    let s = trim(candidate);
     let count = s.chars().count();
     if !(4..=128).contains(&count) {
         return false;
@@ -1376,7 +1376,7 @@ fn surname_ok(word: &str, g: &Gazetteer) -> bool {
 /// word that is a surname (gazetteer or morphology) and not an ordinary word.
 /// "Will Smith" is a name (surname), "Will" alone is not, "Hans" alone is not.
 pub fn person_name(candidate: &str, g: &Gazetteer) -> bool {
-    let s = candidate.trim();
+    let s = trim(candidate);
     let Some(shape) = name_shape(s, 4) else {
         return false;
     };
@@ -1447,7 +1447,7 @@ fn in_set(a: &str, set: &WordSet) -> bool {
 /// word on the not-name list ("Hi Will" is ambiguous enough to leave alone;
 /// "Hi Will Smith" is redacted).
 pub fn person_name_cued(candidate: &str, g: &Gazetteer) -> bool {
-    let s = candidate.trim();
+    let s = trim(candidate);
     let Some(NameShape {
         words,
         parts,
@@ -1519,7 +1519,7 @@ static NON_CITY_SET: WordSet = WordSet::new(&[NON_CITY_WORDS]);
 /// (further words after it are allowed) that is not a month, weekday or one
 /// of a few common non-city words.
 pub fn postcode_city(candidate: &str, _: &Gazetteer) -> bool {
-    let s = candidate.trim();
+    let s = trim(candidate);
     let (country, rest) = match s.split_once('-') {
         Some((p, r)) if p.len() <= 3 && p.bytes().all(|b| b.is_ascii_uppercase()) => match p {
             "SE" | "S" => (Some("SE"), r),
@@ -1633,7 +1633,7 @@ fn has_street_suffix(w: &str) -> bool {
 /// words ending in Street/Road/Avenue/Lane ("221B Baker Street"); here the
 /// street word must end the candidate.
 pub fn street_address(candidate: &str, _: &Gazetteer) -> bool {
-    let s = candidate.trim();
+    let s = trim(candidate);
     if s.len() > 200 {
         return false;
     }
