@@ -192,12 +192,8 @@ mod tests {
     /// a byte changed (words the filter mostly rejects).
     #[test]
     fn name_ends_filter_keeps_every_name() {
-        let read = |f: &str| std::fs::read_to_string(format!("rules/gazetteer/{f}")).unwrap();
-        let (given, surnames) = (read("given-names.txt"), read("surnames.txt"));
-        let (given, surnames) = (
-            Gazetteer::parse_list(&given),
-            Gazetteer::parse_list(&surnames),
-        );
+        let given = Gazetteer::parse_list(include_str!("../../../rules/gazetteer/given-names.txt"));
+        let surnames = Gazetteer::parse_list(include_str!("../../../rules/gazetteer/surnames.txt"));
         let g = Gazetteer::from_lists(&given, &surnames, &[], &[]);
         for name in given.iter().chain(&surnames) {
             let name = name.as_bytes();
