@@ -3,6 +3,8 @@
 
 use rustc_hash::FxHashSet as HashSet;
 
+use super::word_ends::WordEnds;
+
 /// Word lists used by the name validators. Lookups are exact and
 /// case-sensitive on purpose: names are written capitalised, and the
 /// capitalisation is part of the evidence.
@@ -15,10 +17,8 @@ pub struct Gazetteer {
     /// capitalised word is one lookup. Keyed by bytes so the scanner looks
     /// a word up without validating it as UTF-8 first.
     names: HashSet<Box<[u8]>>,
-    /// A bit per (length, first byte, last byte) of `names`: most
-    /// capitalised words are no name ("Please", "Order"), and one bit test
-    /// turns them away before hashing. Empty when there are no names.
-    name_ends: Vec<u64>,
+    /// The filter in front of `names`: most capitalised words are no name.
+    name_ends: WordEnds,
     /// Surname suffixes by their last byte: a word is compared only with
     /// the few suffixes that end like it.
     suffixes: Vec<Vec<String>>,
@@ -43,11 +43,8 @@ impl Gazetteer {
             .union(&surnames)
             .map(|s| s.as_bytes().into())
             .collect();
-        let mut name_ends = vec![0u64; NAME_ENDS_WORDS];
-        for w in &names {
-            let bit = name_ends_bit(w);
-            name_ends[bit >> 6] |= 1 << (bit & 63);
-        }
+        // 16384 bits: the thousand or so shipped names set few of them.
+        let name_ends = WordEnds::new(14, names.iter().map(|w| &**w));
         Gazetteer {
             names,
             name_ends,
@@ -112,37 +109,15 @@ impl Gazetteer {
         self.not_names.contains(w)
     }
 
-    /// Whether `w` may be in `names`: false is sure, true must be looked up.
-    fn may_be_name(&self, w: &[u8]) -> bool {
-        let bit = name_ends_bit(w);
-        self.name_ends
-            .get(bit >> 6)
-            .is_some_and(|word| word & (1 << (bit & 63)) != 0)
-    }
-
     /// Whether the word (raw bytes) may start a gazetteer name candidate
     /// at all. Bytes that are not UTF-8 never are; they are validated only
     /// for the rare word ending in a surname suffix, not for every
     /// capitalised word (the name set holds only UTF-8 keys).
     #[inline]
     pub fn is_candidate(&self, w: &[u8]) -> bool {
-        self.may_be_name(w) && self.names.contains(w)
+        self.name_ends.may_hold(w) && self.names.contains(w)
             || (self.ends_in_suffix(w) && std::str::from_utf8(w).is_ok_and(surname_shape))
     }
-}
-
-/// 64-bit words of [`Gazetteer::name_ends`]: 16384 bits, so the thousand
-/// or so names of the shipped lists set few of them.
-const NAME_ENDS_WORDS: usize = 256;
-
-/// The bit of `name_ends` for word `w` (its length, first and last byte).
-fn name_ends_bit(w: &[u8]) -> usize {
-    let (first, last) = match w {
-        [first, .., last] | [first @ last] => (*first, *last),
-        [] => (0, 0),
-    };
-    let h = (w.len() as u32) | u32::from(first) << 8 | u32::from(last) << 16;
-    (h.wrapping_mul(0x9E37_79B1) >> 18) as usize
 }
 
 /// Capitalised and five letters or more: the shape a word ending in a
@@ -197,7 +172,7 @@ mod tests {
         let g = Gazetteer::from_lists(&given, &surnames, &[], &[]);
         for name in given.iter().chain(&surnames) {
             let name = name.as_bytes();
-            assert!(g.may_be_name(name), "{name:?}");
+            assert!(g.name_ends.may_hold(name), "{name:?}");
             let mut words = vec![name.to_vec(), name[..name.len() - 1].to_vec()];
             for k in 0..name.len() {
                 let mut w = name.to_vec();

@@ -14,6 +14,7 @@ use rustc_hash::FxHashSet as HashSet;
 use std::sync::OnceLock;
 
 use super::gazetteer::Gazetteer;
+use super::word_ends::WordEnds;
 
 /// A validator gets the matched text (the `value` capture group if the pattern has one, else the whole match).
 pub type ValidatorFn = fn(candidate: &str, gazetteer: &Gazetteer) -> bool;
@@ -152,33 +153,16 @@ struct WordSet {
     set: OnceLock<Words>,
 }
 
-/// The words of a [`WordSet`], and a bit per (length, first byte, last
-/// byte) of them: most words looked up are not in the set (a name is no
-/// "support" or "team"), and one bit test turns them away before hashing.
+/// The words of a [`WordSet`], behind a [`WordEnds`] filter: most words
+/// looked up are not in the set (a name is no "support" or "team").
 struct Words {
     words: HashSet<&'static [u8]>,
-    ends: Box<[u64; 64]>,
+    ends: WordEnds,
 }
 
 impl Words {
-    /// The bit of words of `len` bytes from `first` to `last`.
-    fn ends_bit(len: usize, first: u8, last: u8) -> usize {
-        let h = (len as u32) | u32::from(first) << 8 | u32::from(last) << 16;
-        (h.wrapping_mul(0x9E37_79B1) >> 20) as usize
-    }
-
-    fn may_hold(&self, len: usize, first: u8, last: u8) -> bool {
-        let bit = Self::ends_bit(len, first, last);
-        self.ends[bit >> 6] & (1 << (bit & 63)) != 0
-    }
-
     fn contains(&self, w: &[u8]) -> bool {
-        match w {
-            [first, .., last] | [first @ last] => {
-                self.may_hold(w.len(), *first, *last) && self.words.contains(w)
-            }
-            [] => self.words.contains(w),
-        }
+        self.ends.may_hold(w) && self.words.contains(w)
     }
 }
 
@@ -200,13 +184,8 @@ impl WordSet {
             // Sized once: growing it step by step costs more than the lookups it serves.
             set.reserve(self.lists.iter().map(|l| l.len()).sum());
             set.extend(words);
-            let mut ends = Box::new([0u64; 64]);
-            for w in &set {
-                if let [first, .., last] | [first @ last] = w {
-                    let bit = Words::ends_bit(w.len(), *first, *last);
-                    ends[bit >> 6] |= 1 << (bit & 63);
-                }
-            }
+            // 4096 bits: the lists hold a few hundred words at most.
+            let ends = WordEnds::new(12, set.iter().copied());
             Words { words: set, ends }
         })
     }
@@ -225,7 +204,7 @@ impl WordSet {
         if a.is_ascii() && a.len() <= buf.len() {
             if let [first, .., last] | [first @ last] = a.as_bytes() {
                 let (first, last) = (first.to_ascii_lowercase(), last.to_ascii_lowercase());
-                if !set.may_hold(a.len(), first, last) {
+                if !set.ends.may_hold_ends(a.len(), first, last) {
                     return false;
                 }
             }
