@@ -749,6 +749,10 @@ impl JsonRewriter {
                     self.esc = 0;
                     self.st = St::KeyStr;
                     if self.runs_on(chunk, i) {
+                        if let Some((node, end)) = self.predicted_key(chunk, i + 1) {
+                            self.key_raw.extend_from_slice(&chunk[i + 1..end]);
+                            return self.after_key(engine, Some(node), chunk, end, out);
+                        }
                         return self.key_bytes(engine, chunk, i + 1, out);
                     }
                 }
@@ -909,15 +913,40 @@ impl JsonRewriter {
         if !closed {
             return Ok(end);
         }
-        self.end_key(engine, out);
+        self.after_key(engine, None, chunk, end, out)
+    }
+
+    /// The key starting at `from` if it is the one the key cache predicts
+    /// (see [`KeyCache::predict`]): its node and the index of its closing
+    /// quote. Those bytes and that quote were read and validated before
+    /// from the same escape state, so they validate the same again; a
+    /// comparison replaces the byte-by-byte read and the cache lookup.
+    fn predicted_key(&self, chunk: &[u8], from: usize) -> Option<(u32, usize)> {
+        let f = self.stack.last()?;
+        let (node, raw) = self.cache.predict(f.node, f.prev)?;
+        let end = from + raw.len();
+        (chunk.get(from..end) == Some(raw) && chunk.get(end) == Some(&b'"')).then_some((node, end))
+    }
+
+    /// Ends the key whose closing quote is at `end` (its node, when
+    /// predicted) and runs on into what follows.
+    fn after_key(
+        &mut self,
+        engine: &Engine,
+        known: Option<u32>,
+        chunk: &[u8],
+        end: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, RedactError> {
+        self.end_key(engine, known, out);
         if self.runs_on(chunk, end) {
             return self.step(engine, chunk, end + 1, out);
         }
         Ok(end + 1)
     }
 
-    fn end_key(&mut self, engine: &Engine, out: &mut Vec<u8>) {
-        self.member = self.enter_key(engine);
+    fn end_key(&mut self, engine: &Engine, known: Option<u32>, out: &mut Vec<u8>) {
+        self.member = self.enter_key(engine, known);
         self.st = St::Colon;
         let Some(frame) = self.stack.last() else {
             return;
@@ -952,10 +981,17 @@ impl JsonRewriter {
     }
 
     /// Pushes the key just read onto the path and resolves its key path:
-    /// from the cache, or now (then cached if there is room).
-    fn enter_key(&mut self, engine: &Engine) -> Node {
+    /// `known` (predicted), from the cache, or now (then cached if there
+    /// is room).
+    fn enter_key(&mut self, engine: &Engine, known: Option<u32>) -> Node {
         let (parent, prev) = self.stack.last().map_or((None, None), |f| (f.node, f.prev));
-        let node = self.resolve_key(engine, parent, prev);
+        let node = match known {
+            Some(node) => {
+                self.path.push_key(&self.cache.resolution(known).name);
+                Some(node)
+            }
+            None => self.resolve_key(engine, parent, prev),
+        };
         if let Some(f) = self.stack.last_mut() {
             f.prev = node;
         }

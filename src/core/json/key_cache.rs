@@ -84,19 +84,28 @@ impl KeyCache {
     /// node of the member before it in the same object (`None`: none, or
     /// not cached).
     pub fn get(&mut self, parent: Node, prev: Node, raw: &[u8]) -> Option<Node> {
-        let parent = parent?;
-        let guess = match prev {
-            Some(p) => self.entries[p as usize].next,
-            None => self.entries[parent as usize].first,
-        };
-        let hit = |e: &Entry| e.parent == parent && *e.raw == *raw;
-        if let Some(g) = guess.filter(|&g| hit(&self.entries[g as usize])) {
-            return Some(Some(g));
+        if let Some((guess, _)) = self.predict(parent, prev).filter(|&(_, r)| r == raw) {
+            return Some(Some(guess));
         }
+        let parent = parent?;
         self.set_probe(parent, raw);
         let node = *self.index.get(self.probe.as_slice())?;
         self.link(parent, prev, node);
         Some(Some(node))
+    }
+
+    /// The key expected next under `parent` after `prev` (as for
+    /// [`KeyCache::get`]): the member that followed last time, with its raw
+    /// key. The tokenizer compares it with the input before reading the
+    /// key byte by byte.
+    pub fn predict(&self, parent: Node, prev: Node) -> Option<(u32, &[u8])> {
+        let parent = parent?;
+        let guess = match prev {
+            Some(p) => self.entries[p as usize].next,
+            None => self.entries[parent as usize].first,
+        }?;
+        let e = &self.entries[guess as usize];
+        (e.parent == parent).then_some((guess, &*e.raw))
     }
 
     /// Caches the resolution of key `raw` under `parent` (after `prev`, as
