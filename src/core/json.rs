@@ -750,8 +750,10 @@ impl JsonRewriter {
                     self.st = St::KeyStr;
                     if self.runs_on(chunk, i) {
                         if let Some((node, end)) = self.predicted_key(chunk, i + 1) {
-                            self.key_raw.extend_from_slice(&chunk[i + 1..end]);
-                            return self.after_key(engine, Some(node), chunk, end, out);
+                            let sink = self.end_key(engine, Some(node), out);
+                            // The key with its quotes, as read.
+                            write_to(sink, &mut self.hasher, &chunk[i..=end], out);
+                            return self.after_key(engine, chunk, end, out);
                         }
                         return self.key_bytes(engine, chunk, i + 1, out);
                     }
@@ -913,7 +915,11 @@ impl JsonRewriter {
         if !closed {
             return Ok(end);
         }
-        self.after_key(engine, None, chunk, end, out)
+        let sink = self.end_key(engine, None, out);
+        write_to(sink, &mut self.hasher, b"\"", out);
+        write_to(sink, &mut self.hasher, &self.key_raw, out);
+        write_to(sink, &mut self.hasher, b"\"", out);
+        self.after_key(engine, chunk, end, out)
     }
 
     /// The key starting at `from` if it is the one the key cache predicts
@@ -928,28 +934,29 @@ impl JsonRewriter {
         (chunk.get(from..end) == Some(raw) && chunk.get(end) == Some(&b'"')).then_some((node, end))
     }
 
-    /// Ends the key whose closing quote is at `end` (its node, when
-    /// predicted) and runs on into what follows.
+    /// Runs on from the key whose closing quote is at `end` into what
+    /// follows.
     fn after_key(
         &mut self,
         engine: &Engine,
-        known: Option<u32>,
         chunk: &[u8],
         end: usize,
         out: &mut Vec<u8>,
     ) -> Result<usize, RedactError> {
-        self.end_key(engine, known, out);
         if self.runs_on(chunk, end) {
             return self.step(engine, chunk, end + 1, out);
         }
         Ok(end + 1)
     }
 
-    fn end_key(&mut self, engine: &Engine, known: Option<u32>, out: &mut Vec<u8>) {
+    /// Decides the member whose key was just read (its node `known`, when
+    /// predicted) and writes what was held before it; returns the sink of
+    /// its key, which the caller writes.
+    fn end_key(&mut self, engine: &Engine, known: Option<u32>, out: &mut Vec<u8>) -> Sink {
         self.member = self.enter_key(engine, known);
         self.st = St::Colon;
         let Some(frame) = self.stack.last() else {
-            return;
+            return Sink::Discard;
         };
         if !frame.decide {
             self.member_out = frame.sink;
@@ -975,9 +982,7 @@ impl JsonRewriter {
             }
         }
         self.held.clear();
-        write_to(sink, &mut self.hasher, b"\"", out);
-        write_to(sink, &mut self.hasher, &self.key_raw, out);
-        write_to(sink, &mut self.hasher, b"\"", out);
+        sink
     }
 
     /// Pushes the key just read onto the path and resolves its key path:
