@@ -234,12 +234,21 @@ struct Frame {
 
 #[derive(Debug, Clone)]
 enum Seg {
-    /// Where the key's text is in [`Path::display`].
-    Key {
-        start: usize,
-        end: usize,
-    },
-    Index(usize),
+    /// Where the key's text is in [`Path::display`] (after its `.`, unless
+    /// it is the first segment).
+    Key { start: usize, end: usize },
+    /// Element `n` of an array, shown from `at` in [`Path::display`].
+    Index { n: usize, at: usize },
+}
+
+impl Seg {
+    /// Length of [`Path::display`] before this segment.
+    fn mark(&self) -> usize {
+        match *self {
+            Seg::Key { start, .. } => start.saturating_sub(1),
+            Seg::Index { at, .. } => at,
+        }
+    }
 }
 
 /// The path of the current value: its segments (for policy decisions) and
@@ -249,14 +258,11 @@ enum Seg {
 #[derive(Debug, Default)]
 struct Path {
     segs: Vec<Seg>,
-    /// Length of `display` before each segment.
-    marks: Vec<usize>,
     display: String,
 }
 
 impl Path {
     fn push_key(&mut self, key: &str) {
-        self.marks.push(self.display.len());
         if !self.display.is_empty() {
             self.display.push('.');
         }
@@ -270,34 +276,33 @@ impl Path {
     fn keys(&self) -> impl DoubleEndedIterator<Item = &str> {
         self.segs.iter().filter_map(|s| match *s {
             Seg::Key { start, end } => Some(&self.display[start..end]),
-            Seg::Index(_) => None,
+            Seg::Index { .. } => None,
         })
     }
 
     /// Enters an array, at its first element.
     fn push_index(&mut self) {
-        self.marks.push(self.display.len());
+        let at = self.display.len();
         self.display.push_str("[0]");
-        self.segs.push(Seg::Index(0));
+        self.segs.push(Seg::Index { n: 0, at });
     }
 
     /// Moves to the next element of the innermost array.
     fn next_index(&mut self) {
-        let (Some(Seg::Index(n)), Some(&mark)) = (self.segs.last_mut(), self.marks.last()) else {
+        let Some(Seg::Index { n, at }) = self.segs.last_mut() else {
             return;
         };
         *n += 1;
-        self.display.truncate(mark);
+        self.display.truncate(*at);
         self.display.push('[');
         push_decimal(&mut self.display, *n);
         self.display.push(']');
     }
 
     fn pop(&mut self) {
-        if let Some(mark) = self.marks.pop() {
-            self.display.truncate(mark);
+        if let Some(seg) = self.segs.pop() {
+            self.display.truncate(seg.mark());
         }
-        self.segs.pop();
     }
 }
 
@@ -765,9 +770,7 @@ impl JsonRewriter {
                 if b != b':' {
                     return Err(Self::err(at, "expected ':'"));
                 }
-                let sink = self.member_out;
-                self.write(sink, b":", out);
-                self.st = St::Value;
+                self.colon(out);
                 if self.runs_on(chunk, i) {
                     return self.step(engine, chunk, i + 1, out);
                 }
@@ -943,10 +946,23 @@ impl JsonRewriter {
         end: usize,
         out: &mut Vec<u8>,
     ) -> Result<usize, RedactError> {
-        if self.runs_on(chunk, end) {
-            return self.step(engine, chunk, end + 1, out);
+        if !self.runs_on(chunk, end) {
+            return Ok(end + 1);
         }
-        Ok(end + 1)
+        // The colon right after the key (compact JSON, as helpdesks send
+        // it) is taken here rather than in a step of its own.
+        if chunk[end + 1] == b':' && self.runs_on(chunk, end + 1) {
+            self.colon(out);
+            return self.step(engine, chunk, end + 2, out);
+        }
+        self.step(engine, chunk, end + 1, out)
+    }
+
+    /// The colon between a member's key and value.
+    fn colon(&mut self, out: &mut Vec<u8>) {
+        let sink = self.member_out;
+        self.write(sink, b":", out);
+        self.st = St::Value;
     }
 
     /// Decides the member whose key was just read (its node `known`, when
@@ -1045,7 +1061,11 @@ impl JsonRewriter {
     fn ticket_relative(&self) -> Option<(Vec<String>, bool)> {
         let t = self.tagging.as_ref()?;
         let keys = self.policy_path();
-        let in_array = self.path.segs.iter().any(|s| matches!(s, Seg::Index(_)));
+        let in_array = self
+            .path
+            .segs
+            .iter()
+            .any(|s| matches!(s, Seg::Index { .. }));
         keys.starts_with(
             &t.target
                 .ticket
