@@ -915,6 +915,9 @@ impl Scanner {
         emit_to: u64,
         out: &mut Vec<u8>,
     ) -> Result<(), RedactError> {
+        // Raw offset of `self.emitted` once known: in a mapped view each
+        // lookup is a search, and a match's end is where the next copy starts.
+        let mut emitted_raw = None;
         if !self.pending.is_empty() {
             // Undecided matches are kept in place: the queue keeps its
             // allocation from value to value.
@@ -935,8 +938,10 @@ impl Scanner {
                     kept += 1;
                     continue;
                 }
-                self.copy(self.emitted, m.start, out);
-                self.replace(engine, key, m, out)?;
+                let (ra, rb) = (self.raw_at(m.start), self.raw_at(m.end));
+                self.copy(self.emitted, emitted_raw, m.start, Some(ra), out);
+                self.replace(engine, key, m, (ra, rb), out)?;
+                emitted_raw = Some(rb);
                 self.emitted = m.end;
                 self.accepted_end = m.end;
             }
@@ -944,14 +949,15 @@ impl Scanner {
             self.pending = pending;
         }
         if emit_to > self.emitted {
-            self.copy(self.emitted, emit_to, out);
+            self.copy(self.emitted, emitted_raw, emit_to, None, out);
             self.emitted = emit_to;
         }
         Ok(())
     }
 
-    /// Copies the raw bytes behind view range `[a, b)`.
-    fn copy(&self, a: u64, b: u64, out: &mut Vec<u8>) {
+    /// Copies the raw bytes behind view range `[a, b)`, given the raw
+    /// offsets of `a` and `b` where the caller has already looked them up.
+    fn copy(&self, a: u64, ra: Option<u64>, b: u64, rb: Option<u64>, out: &mut Vec<u8>) {
         if a >= b {
             return;
         }
@@ -961,21 +967,24 @@ impl Scanner {
             );
             return;
         }
-        let (ra, rb) = (self.raw_at(a), self.raw_at(b));
+        let ra = ra.unwrap_or_else(|| self.raw_at(a));
+        let rb = rb.unwrap_or_else(|| self.raw_at(b));
         out.extend_from_slice(
             &self.raw[(ra - self.raw_base) as usize..(rb - self.raw_base) as usize],
         );
     }
 
+    /// Accepts match `m`, whose ends are at raw offsets `ra` and `rb`: its
+    /// finding, and its replacement in the output.
     fn replace(
         &mut self,
         engine: &Engine,
         key: &PseudonymKey,
         m: Match,
+        (ra, rb): (u64, u64),
         out: &mut Vec<u8>,
     ) -> Result<(), RedactError> {
         let det = &engine.detectors[m.det as usize];
-        let (ra, rb) = (self.raw_at(m.start), self.raw_at(m.end));
         let action = match det.action {
             _ if self.shadow => ActionKind::Report,
             DetectorAction::Mask => ActionKind::Mask,
@@ -997,7 +1006,7 @@ impl Scanner {
             action,
         });
         if self.shadow {
-            self.copy(m.start, m.end, out);
+            self.copy(m.start, Some(ra), m.end, Some(rb), out);
             return Ok(());
         }
         let (a, b) = ((m.start - self.base) as usize, (m.end - self.base) as usize);
