@@ -142,6 +142,11 @@ pub(crate) struct Engine {
     /// Numeric detectors the screen leaves out: searched at every digit run.
     pub unscreened: Vec<u16>,
     pub number_min_digits: usize,
+    /// [`Engine::digits_inert`] of every string of one to three digits,
+    /// numbered by [`short_digits_index`]: JSON bodies are full of small
+    /// numbers (status, priority, counts), and the verdict depends on the
+    /// digits alone.
+    short_inert: Vec<bool>,
     pub gazetteer: Gazetteer,
     pub renderer: Renderer,
     /// Per detector: its mask placeholder, rendered once (a placeholder
@@ -244,7 +249,7 @@ impl Engine {
             .iter()
             .map(|d| renderer.mask(&d.id).into())
             .collect();
-        Engine {
+        let mut engine = Engine {
             value_groups,
             context_words,
             context_first,
@@ -271,7 +276,12 @@ impl Engine {
             field_exact,
             field_globs,
             detectors,
-        }
+            short_inert: Vec::new(),
+        };
+        engine.short_inert = (0..SHORT_DIGITS)
+            .map(|k| engine.digits_inert_computed(&short_digits(k)))
+            .collect();
+        engine
     }
 
     /// Whether a value made only of ASCII digits (a JSON number: ids,
@@ -280,6 +290,14 @@ impl Engine {
     /// every detector that can start at a digit. The JSON rewriter then
     /// passes it without starting the scanner.
     pub fn digits_inert(&self, value: &[u8]) -> bool {
+        match short_digits_index(value) {
+            Some(k) => self.short_inert[k],
+            None => self.digits_inert_computed(value),
+        }
+    }
+
+    /// [`Self::digits_inert`], computed rather than looked up.
+    fn digits_inert_computed(&self, value: &[u8]) -> bool {
         let at = |i: usize| value.get(i).copied().unwrap_or(b' ');
         if value.is_empty()
             || !value.iter().all(u8::is_ascii_digit)
@@ -603,9 +621,41 @@ fn build_keywords(detectors: &[Detector]) -> (Vec<Keyword>, Option<DFA>, Keyword
     (keywords, dfa, starts)
 }
 
+/// How many strings of one to three digits there are.
+const SHORT_DIGITS: usize = 10 + 100 + 1000;
+
+/// The number of a string of one to three ASCII digits: `0`..`9` are 0..10,
+/// `00`..`99` 10..110, `000`..`999` 110..1110.
+fn short_digits_index(value: &[u8]) -> Option<usize> {
+    let base = match value.len() {
+        1 => 0,
+        2 => 10,
+        3 => 110,
+        _ => return None,
+    };
+    let mut n = 0;
+    for &b in value {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + usize::from(b - b'0');
+    }
+    Some(base + n)
+}
+
+/// The string numbered `k` by [`short_digits_index`].
+fn short_digits(k: usize) -> Vec<u8> {
+    let (width, n) = match k {
+        0..10 => (1, k),
+        10..110 => (2, k - 10),
+        _ => (3, k - 110),
+    };
+    format!("{n:0width$}").into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{DetectorSet, KeywordStarts};
+    use super::{short_digits, short_digits_index, DetectorSet, KeywordStarts, SHORT_DIGITS};
     use crate::core::ruleset::{RuleSource, Ruleset};
 
     /// The bit set answers as the plain list it replaced would, for sets
@@ -635,6 +685,50 @@ mod tests {
             copy.insert(999);
             copy.clone_from(&set);
             assert_eq!(copy, set);
+        }
+    }
+
+    /// The table of short numbers answers as the computation, for every
+    /// string of one to three digits, with rules under which some of them
+    /// can hold a finding (a short number detector, a keyword starting
+    /// with digits) and others cannot.
+    #[test]
+    fn short_digit_verdicts_agree_with_the_computation() {
+        let text = r#"
+[[detector]]
+id = "t.short"
+description = "d"
+kind = "number"
+pattern = '[2-4][0-9]{1,2}'
+min_digits = 2
+action = "mask"
+must_match = ["42"]
+
+[[detector]]
+id = "t.keyword"
+description = "d"
+kind = "keyword"
+triggers = ["911 "]
+pattern = '[0-9]{4}'
+action = "mask"
+must_match = ["911 1234"]
+"#;
+        let source = RuleSource {
+            path: "t.toml".into(),
+            text: text.into(),
+        };
+        let engine = Ruleset::compile(&[source]).expect("compiles").engine;
+        let mut verdicts = [0; 2];
+        for k in 0..SHORT_DIGITS {
+            let digits = short_digits(k);
+            assert_eq!(short_digits_index(&digits), Some(k));
+            let inert = engine.digits_inert(&digits);
+            assert_eq!(inert, engine.digits_inert_computed(&digits), "{digits:?}");
+            verdicts[usize::from(inert)] += 1;
+        }
+        assert!(verdicts[0] > 0 && verdicts[1] > 0, "{verdicts:?}");
+        for other in [&b""[..], b"1234", b"1a", b"-1", b" 1"] {
+            assert_eq!(short_digits_index(other), None);
         }
     }
 
