@@ -748,21 +748,7 @@ impl JsonRewriter {
                 }
             }
             St::KeyOrEnd | St::Key => match b {
-                b'"' => {
-                    self.key_raw.clear();
-                    self.key_start = at;
-                    self.esc = 0;
-                    self.st = St::KeyStr;
-                    if self.runs_on(chunk, i) {
-                        if let Some((node, end)) = self.predicted_key(chunk, i + 1) {
-                            let sink = self.end_key(engine, Some(node), out);
-                            // The key with its quotes, as read.
-                            write_to(sink, &mut self.hasher, &chunk[i..=end], out);
-                            return self.after_key(engine, chunk, end, out);
-                        }
-                        return self.key_bytes(engine, chunk, i + 1, out);
-                    }
-                }
+                b'"' => return self.begin_key(engine, chunk, i, out),
                 b'}' if self.st == St::KeyOrEnd => self.close(b, out),
                 _ => return Err(Self::err(at, "expected an object key")),
             },
@@ -778,6 +764,11 @@ impl JsonRewriter {
             St::AfterValue => {
                 self.after_value(b, at, out)?;
                 if b == b',' && self.runs_on(chunk, i) {
+                    // A key right after the comma (compact JSON) is begun
+                    // here rather than in a step of its own.
+                    if self.st == St::Key && chunk[i + 1] == b'"' {
+                        return self.begin_key(engine, chunk, i + 1, out);
+                    }
                     return self.step(engine, chunk, i + 1, out);
                 }
             }
@@ -923,6 +914,30 @@ impl JsonRewriter {
         write_to(sink, &mut self.hasher, &self.key_raw, out);
         write_to(sink, &mut self.hasher, b"\"", out);
         self.after_key(engine, chunk, end, out)
+    }
+
+    /// Begins the key whose opening quote is at `i`, and runs on into it.
+    fn begin_key(
+        &mut self,
+        engine: &Engine,
+        chunk: &[u8],
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, RedactError> {
+        self.key_raw.clear();
+        self.key_start = self.offset + i as u64;
+        self.esc = 0;
+        self.st = St::KeyStr;
+        if !self.runs_on(chunk, i) {
+            return Ok(i + 1);
+        }
+        if let Some((node, end)) = self.predicted_key(chunk, i + 1) {
+            let sink = self.end_key(engine, Some(node), out);
+            // The key with its quotes, as read.
+            write_to(sink, &mut self.hasher, &chunk[i..=end], out);
+            return self.after_key(engine, chunk, end, out);
+        }
+        self.key_bytes(engine, chunk, i + 1, out)
     }
 
     /// The key starting at `from` if it is the one the key cache predicts
