@@ -741,12 +741,7 @@ impl JsonRewriter {
         }
         match self.st {
             St::ValueOrEnd if b == b']' => self.close(b, out),
-            St::Value | St::ValueOrEnd => {
-                self.begin_value(engine, b, at, out)?;
-                if self.st == St::Str && self.runs_on(chunk, i) {
-                    return self.string_bytes(engine, chunk, i + 1, out);
-                }
-            }
+            St::Value | St::ValueOrEnd => return self.value_at(engine, chunk, i, out),
             St::KeyOrEnd | St::Key => match b {
                 b'"' => return self.begin_key(engine, chunk, i, out),
                 b'}' if self.st == St::KeyOrEnd => self.close(b, out),
@@ -968,9 +963,28 @@ impl JsonRewriter {
         // it) is taken here rather than in a step of its own.
         if chunk[end + 1] == b':' && self.runs_on(chunk, end + 1) {
             self.colon(out);
+            if !is_ws(chunk[end + 2]) {
+                return self.value_at(engine, chunk, end + 2, out);
+            }
             return self.step(engine, chunk, end + 2, out);
         }
         self.step(engine, chunk, end + 1, out)
+    }
+
+    /// Begins the value whose first byte (not whitespace) is at `i`, and
+    /// runs on into a string's content.
+    fn value_at(
+        &mut self,
+        engine: &Engine,
+        chunk: &[u8],
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, RedactError> {
+        self.begin_value(engine, chunk[i], self.offset + i as u64, out)?;
+        if self.st == St::Str && self.runs_on(chunk, i) {
+            return self.string_bytes(engine, chunk, i + 1, out);
+        }
+        Ok(i + 1)
     }
 
     /// The colon between a member's key and value.
