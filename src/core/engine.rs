@@ -139,7 +139,8 @@ pub(crate) struct Engine {
     pub numeric: Vec<u16>,
     /// One walk over a digit run telling which of `numeric` can match there.
     pub number_screen: Option<Screen>,
-    /// Numeric detectors the screen leaves out: searched at every digit run.
+    /// Numeric detectors the screen leaves out (see [`number_screen`]):
+    /// searched at every digit run with enough digits.
     pub unscreened: Vec<u16>,
     pub number_min_digits: usize,
     pub gazetteer: Gazetteer,
@@ -367,8 +368,12 @@ fn context_first(det: &Detector, value_group: Option<usize>, max_token: usize) -
 /// The screen over the numeric detectors that can start at a digit run
 /// (digit, `+` or `(`; the others never pass the first-byte check there),
 /// each by its pattern or a leading part of it (see
-/// [`screen::screen_pattern`]), and those for which nothing fits: these are
-/// searched at every digit run.
+/// [`screen::screen_pattern`]), and those left out: these are searched at
+/// every digit run their digit minimum allows. Left out are those for
+/// which nothing fits, and those whose screen would let every digit
+/// through (the phone number's leading part): screening them answers
+/// nothing the digit minimum does not, and keeps every walk going to the
+/// end of the run.
 fn number_screen(detectors: &[Detector], numeric: &[u16]) -> (Option<Screen>, Vec<u16>) {
     let starts_at_digit = |det: &Detector| {
         det.first[b'0' as usize..=b'9' as usize].contains(&true)
@@ -382,8 +387,8 @@ fn number_screen(detectors: &[Detector], numeric: &[u16]) -> (Option<Screen>, Ve
             continue;
         }
         match screen::screen_pattern(&det.pattern) {
-            Some(p) => screened.push((d, p)),
-            None => unscreened.push(d),
+            Some(p) if !screen::passes_every_digit(&p) => screened.push((d, p)),
+            _ => unscreened.push(d),
         }
     }
     let screened: Vec<(u16, &str)> = screened.iter().map(|(d, p)| (*d, p.as_str())).collect();
