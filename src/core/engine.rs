@@ -20,7 +20,7 @@ use super::action::Renderer;
 use super::detect::gazetteer::Gazetteer;
 use super::detect::{Detector, Kind};
 use super::ruleset::Settings;
-use super::scanner::escaped_somewhere;
+use super::scanner::{digit_gate, escaped_somewhere};
 use super::screen::{self, Screen};
 
 /// Byte classes of the candidate pass.
@@ -142,6 +142,10 @@ pub(crate) struct Engine {
     /// Numeric detectors the screen leaves out (see [`number_screen`]):
     /// searched at every digit run with enough digits.
     pub unscreened: Vec<u16>,
+    /// The members of `number_screen` (one bit each) it screens by their
+    /// digit minimum (see [`digit_gate`]): that such a member passed means
+    /// the run has the digits it needs.
+    pub digit_gated: u64,
     pub number_min_digits: usize,
     pub gazetteer: Gazetteer,
     pub renderer: Renderer,
@@ -170,7 +174,7 @@ impl Engine {
             .iter()
             .flat_map(|&k| by_kind[k as usize].iter().copied())
             .collect();
-        let (number_screen, unscreened) = number_screen(&detectors, &numeric);
+        let (number_screen, unscreened, digit_gated) = number_screen(&detectors, &numeric);
         let (keywords, ac, kw_starts) = build_keywords(&detectors);
         let renderer = Renderer::new(&settings.mask_template, &settings.hash_template);
         let mut class = [0u8; 256];
@@ -257,6 +261,7 @@ impl Engine {
             numeric,
             number_screen,
             unscreened,
+            digit_gated,
             number_min_digits,
             gazetteer,
             plain_placeholders: placeholders
@@ -369,32 +374,40 @@ fn context_first(det: &Detector, value_group: Option<usize>, max_token: usize) -
 /// (digit, `+` or `(`; the others never pass the first-byte check there),
 /// each by its pattern or a leading part of it (see
 /// [`screen::screen_pattern`]), and those left out: these are searched at
-/// every digit run their digit minimum allows. Left out are those for
-/// which nothing fits, and those whose screen would let every digit
-/// through (the phone number's leading part): screening them answers
-/// nothing the digit minimum does not, and keeps every walk going to the
-/// end of the run.
-fn number_screen(detectors: &[Detector], numeric: &[u16]) -> (Option<Screen>, Vec<u16>) {
+/// every digit run their digit minimum allows. A detector whose pattern
+/// does not fit, or whose screen would let every digit through (the phone
+/// number's leading part), is screened by its digit minimum instead (see
+/// [`digit_gate`]): it is tried only at runs with that many digits anyway,
+/// and the screen then tells the scanner that most runs need no digit
+/// count at all. Left out are those without a usable minimum.
+/// Also answers which members (one bit each) are screened by their digit
+/// minimum.
+fn number_screen(detectors: &[Detector], numeric: &[u16]) -> (Option<Screen>, Vec<u16>, u64) {
     let starts_at_digit = |det: &Detector| {
         det.first[b'0' as usize..=b'9' as usize].contains(&true)
             || det.first[b'+' as usize]
             || det.first[b'(' as usize]
     };
-    let (mut screened, mut unscreened) = (Vec::new(), Vec::new());
+    let (mut screened, mut unscreened, mut gated) = (Vec::new(), Vec::new(), 0u64);
     for &d in numeric {
         let det = &detectors[d as usize];
         if !starts_at_digit(det) {
             continue;
         }
-        match screen::screen_pattern(&det.pattern) {
-            Some(p) if !screen::passes_every_digit(&p) => screened.push((d, p)),
-            _ => unscreened.push(d),
+        let own = screen::screen_pattern(&det.pattern).filter(|p| !screen::passes_every_digit(p));
+        if let Some(p) = own {
+            screened.push((d, p));
+        } else if let Some(gate) = digit_gate(det.min_digits) {
+            gated |= 1u64.checked_shl(screened.len() as u32).unwrap_or(0);
+            screened.push((d, gate));
+        } else {
+            unscreened.push(d);
         }
     }
     let screened: Vec<(u16, &str)> = screened.iter().map(|(d, p)| (*d, p.as_str())).collect();
     match Screen::build(&screened, screen::SCREEN_LIMIT) {
-        Some(s) => (Some(s), unscreened),
-        None => (None, Vec::new()),
+        Some(s) => (Some(s), unscreened, gated),
+        None => (None, Vec::new(), 0),
     }
 }
 
