@@ -9,6 +9,7 @@
 //! no undecided match can reach back before. Memory is bounded by
 //! `max_token` plus the context window, not by the body.
 
+use std::cell::Cell;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -98,6 +99,9 @@ pub(crate) struct Scanner {
     /// cheaper to search and walk; the few hits a value holds make
     /// dropping from the front cheap.
     hits: Vec<Hit>,
+    /// Where the last context search ended in `hits`: the next one
+    /// starts from there (see [`hits_ending_by`]).
+    hits_hint: Cell<usize>,
     pending: Vec<Match>,
     scan_cursors: Vec<u64>,
     /// Detectors already tried anchored at `ones_at` (see `Cand::One`).
@@ -135,6 +139,7 @@ impl Scanner {
             cands: Vec::new(),
             cand_head: 0,
             hits: Vec::new(),
+            hits_hint: Cell::new(0),
             pending: Vec::new(),
             scan_cursors: vec![0; engine.kind(Kind::Scan).len()],
             ones_at: u64::MAX,
@@ -837,9 +842,11 @@ impl Scanner {
         let window = det.context_window.unwrap_or(engine.window) as u64;
         let lo = vs.saturating_sub(window);
         // Hits are ordered by end; candidates are decided well behind
-        // discovery, so find the window's end by binary search. The window
-        // itself holds a few hits at most: walk back from there.
-        let to = self.hits.partition_point(|h| h.end <= vs);
+        // discovery, and mostly in order: find the window's end from where
+        // the last search ended. The window itself holds a few hits at
+        // most: walk back from there.
+        let to = hits_ending_by(&self.hits, vs, self.hits_hint.get());
+        self.hits_hint.set(to);
         for h in self.hits[..to].iter().rev().take_while(|h| h.end >= lo) {
             let k = &engine.keywords[h.kw as usize];
             if k.negative_for.contains(d) {
@@ -1103,6 +1110,25 @@ fn next_keyword_end(ac: &DFA, sid: &mut StateID, bytes: &[u8]) -> Option<(usize,
     None
 }
 
+/// How many of `hits` (ordered by end) end at or before `vs`, as
+/// `partition_point` answers, searched from `hint` (any index; a stale one
+/// only costs time): candidates are evaluated mostly in order, so the
+/// answer is usually at or a few hits past the previous one, while a
+/// binary search over the hits discovery has run ahead to (hundreds in a
+/// long text) costs a dozen steps every time.
+fn hits_ending_by(hits: &[Hit], vs: u64, hint: usize) -> usize {
+    let by = |h: &Hit| h.end <= vs;
+    let hint = hint.min(hits.len());
+    if hint > 0 && !by(&hits[hint - 1]) {
+        return hits[..hint].partition_point(by);
+    }
+    let ahead = &hits[hint..];
+    match ahead.iter().take(8).position(|h| !by(h)) {
+        Some(n) => hint + n,
+        None => hint + ahead.partition_point(by),
+    }
+}
+
 /// What a byte is to the runs the candidate pass measures: a digit or a
 /// separator of a number-like run ([`Scanner::digit_count`]), a letter of a
 /// word ([`Scanner::word_at`]: ASCII letters and every byte from 0x80), or
@@ -1363,6 +1389,35 @@ mod tests {
                         digits >= *n,
                         "{:?} at {start}, {n} digits",
                         String::from_utf8_lossy(&hay)
+                    );
+                }
+            }
+        }
+    }
+
+    /// The hinted search answers what `partition_point` does, from any hint.
+    #[test]
+    fn hits_ending_by_agrees_with_partition_point() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..300 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let len = (state >> 59) as usize * 2;
+            let mut end = 0;
+            let hits: Vec<Hit> = (0..len)
+                .map(|i| {
+                    end += (state >> (i % 60)) % 3;
+                    Hit { end, kw: 0 }
+                })
+                .collect();
+            for vs in 0..=end + 1 {
+                let expected = hits.partition_point(|h| h.end <= vs);
+                for hint in 0..=len + 2 {
+                    assert_eq!(
+                        hits_ending_by(&hits, vs, hint),
+                        expected,
+                        "{vs} from {hint}"
                     );
                 }
             }
