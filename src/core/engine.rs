@@ -312,7 +312,7 @@ impl Engine {
         };
         // A detector needing more digits than the number has is never tried
         // on it (see the scanner's `try_number`): a 4-digit id passes even
-        // though the phone screen (its leading digits only) lets it through.
+        // where a screen by a leading part (`[0-9]{1,5}`) lets it through.
         let mask = screen.matching(value, 0, value.len());
         screen
             .members_of(mask)
@@ -372,16 +372,16 @@ fn context_first(det: &Detector, value_group: Option<usize>, max_token: usize) -
 
 /// The screen over the numeric detectors that can start at a digit run
 /// (digit, `+` or `(`; the others never pass the first-byte check there),
-/// each by its pattern or a leading part of it (see
-/// [`screen::screen_pattern`]), and those left out: these are searched at
-/// every digit run their digit minimum allows. A detector whose pattern
-/// does not fit, or whose screen would let every digit through (the phone
-/// number's leading part), is screened by its digit minimum instead (see
-/// [`digit_gate`]): it is tried only at runs with that many digits anyway,
-/// and the screen then tells the scanner that most runs need no digit
-/// count at all. Left out are those without a usable minimum.
-/// Also answers which members (one bit each) are screened by their digit
-/// minimum.
+/// the detectors it leaves out, and which of its members (one bit each) it
+/// screens by their digit minimum.
+///
+/// A detector is screened by its pattern or a leading part of it (see
+/// [`screen::screen_pattern`]). Where nothing fits, or the part lets every
+/// digit through (the phone number's `[0-9]{1,5}`), it is screened by its
+/// digit minimum instead (see [`digit_gate`]): it is tried only at runs
+/// with that many digits anyway, and the screen then turns most runs away
+/// before their digits are counted. Left out, and searched at every run
+/// with enough digits, are those without a usable minimum.
 fn number_screen(detectors: &[Detector], numeric: &[u16]) -> (Option<Screen>, Vec<u16>, u64) {
     let starts_at_digit = |det: &Detector| {
         det.first[b'0' as usize..=b'9' as usize].contains(&true)

@@ -72,9 +72,8 @@ pub(crate) fn screen_pattern(pattern: &str) -> Option<String> {
 
 /// Whether the screen for `pattern` (as [`screen_pattern`] gives it) lets
 /// every digit-run start through: after any digit, whatever byte follows,
-/// it reports a match. Such a member turns no digit run away, yet keeps
-/// the screen's walk alive over whole runs (`2024-05-15`, `10 000`) that
-/// the other members give up on after a few bytes.
+/// it reports a match. Such a screen turns no run away, only lengthens the
+/// walk; the engine screens the detector by its digit minimum instead.
 pub(crate) fn passes_every_digit(pattern: &str) -> bool {
     let Some(s) = Screen::build(&[(0, pattern)], MEMBER_LIMIT) else {
         return false;
