@@ -20,7 +20,7 @@ use super::action::Renderer;
 use super::detect::gazetteer::Gazetteer;
 use super::detect::{Detector, Kind};
 use super::ruleset::Settings;
-use super::scanner::escaped_somewhere;
+use super::scanner::{digit_gate, escaped_somewhere};
 use super::screen::{self, Screen};
 
 /// Byte classes of the candidate pass.
@@ -139,8 +139,13 @@ pub(crate) struct Engine {
     pub numeric: Vec<u16>,
     /// One walk over a digit run telling which of `numeric` can match there.
     pub number_screen: Option<Screen>,
-    /// Numeric detectors the screen leaves out: searched at every digit run.
+    /// Numeric detectors the screen leaves out (see [`number_screen`]):
+    /// searched at every digit run with enough digits.
     pub unscreened: Vec<u16>,
+    /// The members of `number_screen` (one bit each) it screens by their
+    /// digit minimum (see [`digit_gate`]): that such a member passed means
+    /// the run has the digits it needs.
+    pub digit_gated: u64,
     pub number_min_digits: usize,
     /// [`Engine::digits_inert`] of every string of one to three digits,
     /// numbered by [`short_digits_index`]: JSON bodies are full of small
@@ -174,7 +179,7 @@ impl Engine {
             .iter()
             .flat_map(|&k| by_kind[k as usize].iter().copied())
             .collect();
-        let (number_screen, unscreened) = number_screen(&detectors, &numeric);
+        let (number_screen, unscreened, digit_gated) = number_screen(&detectors, &numeric);
         let (keywords, ac, kw_starts) = build_keywords(&detectors);
         let renderer = Renderer::new(&settings.mask_template, &settings.hash_template);
         let mut class = [0u8; 256];
@@ -261,6 +266,7 @@ impl Engine {
             numeric,
             number_screen,
             unscreened,
+            digit_gated,
             number_min_digits,
             gazetteer,
             plain_placeholders: placeholders
@@ -324,7 +330,7 @@ impl Engine {
         };
         // A detector needing more digits than the number has is never tried
         // on it (see the scanner's `try_number`): a 4-digit id passes even
-        // though the phone screen (its leading digits only) lets it through.
+        // where a screen by a leading part (`[0-9]{1,5}`) lets it through.
         let mask = screen.matching(value, 0, value.len());
         screen
             .members_of(mask)
@@ -384,30 +390,42 @@ fn context_first(det: &Detector, value_group: Option<usize>, max_token: usize) -
 
 /// The screen over the numeric detectors that can start at a digit run
 /// (digit, `+` or `(`; the others never pass the first-byte check there),
-/// each by its pattern or a leading part of it (see
-/// [`screen::screen_pattern`]), and those for which nothing fits: these are
-/// searched at every digit run.
-fn number_screen(detectors: &[Detector], numeric: &[u16]) -> (Option<Screen>, Vec<u16>) {
+/// the detectors it leaves out, and which of its members (one bit each) it
+/// screens by their digit minimum.
+///
+/// A detector is screened by its pattern or a leading part of it (see
+/// [`screen::screen_pattern`]). Where nothing fits, or the part lets every
+/// digit through (the phone number's `[0-9]{1,5}`), it is screened by its
+/// digit minimum instead (see [`digit_gate`]): it is tried only at runs
+/// with that many digits anyway, and the screen then turns most runs away
+/// before their digits are counted. Left out, and searched at every run
+/// with enough digits, are those without a usable minimum.
+fn number_screen(detectors: &[Detector], numeric: &[u16]) -> (Option<Screen>, Vec<u16>, u64) {
     let starts_at_digit = |det: &Detector| {
         det.first[b'0' as usize..=b'9' as usize].contains(&true)
             || det.first[b'+' as usize]
             || det.first[b'(' as usize]
     };
-    let (mut screened, mut unscreened) = (Vec::new(), Vec::new());
+    let (mut screened, mut unscreened, mut gated) = (Vec::new(), Vec::new(), 0u64);
     for &d in numeric {
         let det = &detectors[d as usize];
         if !starts_at_digit(det) {
             continue;
         }
-        match screen::screen_pattern(&det.pattern) {
-            Some(p) => screened.push((d, p)),
-            None => unscreened.push(d),
+        let own = screen::screen_pattern(&det.pattern).filter(|p| !screen::passes_every_digit(p));
+        if let Some(p) = own {
+            screened.push((d, p));
+        } else if let Some(gate) = digit_gate(det.min_digits) {
+            gated |= 1u64.checked_shl(screened.len() as u32).unwrap_or(0);
+            screened.push((d, gate));
+        } else {
+            unscreened.push(d);
         }
     }
     let screened: Vec<(u16, &str)> = screened.iter().map(|(d, p)| (*d, p.as_str())).collect();
     match Screen::build(&screened, screen::SCREEN_LIMIT) {
-        Some(s) => (Some(s), unscreened),
-        None => (None, Vec::new()),
+        Some(s) => (Some(s), unscreened, gated),
+        None => (None, Vec::new(), 0),
     }
 }
 

@@ -9,6 +9,7 @@
 //! no undecided match can reach back before. Memory is bounded by
 //! `max_token` plus the context window, not by the body.
 
+use std::cell::Cell;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -39,8 +40,8 @@ const SLICE: usize = 16 * 1024;
 
 #[derive(Debug, Clone, Copy)]
 enum Cand {
-    /// Digit run or `+`/`(` with this many digits: number and postal detectors.
-    Number(u8),
+    /// Digit run, or `+`/`(` before a digit: number and postal detectors.
+    Number,
     /// `@` at this position: e-mail detectors.
     Email,
     Iban,
@@ -98,6 +99,9 @@ pub(crate) struct Scanner {
     /// cheaper to search and walk; the few hits a value holds make
     /// dropping from the front cheap.
     hits: Vec<Hit>,
+    /// Where the last context search ended in `hits`: the next one
+    /// starts from there (see [`hits_ending_by`]).
+    hits_hint: Cell<usize>,
     pending: Vec<Match>,
     scan_cursors: Vec<u64>,
     /// Detectors already tried anchored at `ones_at` (see `Cand::One`).
@@ -135,6 +139,7 @@ impl Scanner {
             cands: Vec::new(),
             cand_head: 0,
             hits: Vec::new(),
+            hits_hint: Cell::new(0),
             pending: Vec::new(),
             scan_cursors: vec![0; engine.kind(Kind::Scan).len()],
             ones_at: u64::MAX,
@@ -514,11 +519,14 @@ impl Scanner {
             // Not after a word byte, so not after a digit either.
             let digit_start = class & C_DIGIT != 0;
             let sign_start = class & C_SIGN != 0 && self.peek(pos + 1).is_ascii_digit();
-            if digit_start || sign_start {
-                let digits = self.digit_count(pos);
-                if digits >= engine.number_min_digits {
-                    self.cands.push((pos, Cand::Number(digits.min(255) as u8)));
-                }
+            // Each detector's own minimum is checked when it is tried (see
+            // `try_number`): counting here only pays when the rules' least
+            // minimum can drop the run for all of them.
+            if (digit_start || sign_start)
+                && (engine.number_min_digits == 0
+                    || self.digit_count(pos) >= engine.number_min_digits)
+            {
+                self.cands.push((pos, Cand::Number));
             }
         }
         if class & C_AT != 0 {
@@ -599,23 +607,10 @@ impl Scanner {
         (pos + len as u64, known)
     }
 
-    /// Digits in the number-like run at `pos` (single separators allowed).
+    /// Digits in the number-like run at `pos` (see [`run_digits`]).
     fn digit_count(&self, pos: u64) -> usize {
         let s = (pos - self.base) as usize;
-        let view = &self.vb.view[s..(s + 48).min(self.vb.view.len())];
-        let mut digits = 0;
-        let mut seps = 0;
-        for &b in view {
-            match RUN_BYTES[usize::from(b)] {
-                DIGIT => {
-                    digits += 1;
-                    seps = 0;
-                }
-                SEPARATOR if seps < 2 => seps += 1,
-                _ => break,
-            }
-        }
-        digits
+        run_digits(&self.vb.view[s..(s + RUN_WINDOW).min(self.vb.view.len())])
     }
 
     /// Evaluates every candidate that has enough lookahead; returns the
@@ -647,10 +642,7 @@ impl Scanner {
 
     fn eval_candidate(&mut self, engine: &Engine, pos: u64, cand: Cand) -> Result<(), RedactError> {
         match cand {
-            Cand::Number(digits) => {
-                let digits = usize::from(digits);
-                self.try_numbers(engine, digits, pos)?;
-            }
+            Cand::Number => self.try_numbers(engine, pos)?,
             Cand::Email => {
                 let start = self.local_part_start(pos);
                 if start < pos {
@@ -682,35 +674,53 @@ impl Scanner {
 
     /// Tries the numeric detectors at a digit run: only those the number
     /// screen lets through, or all of them when there is no screen.
-    fn try_numbers(&mut self, engine: &Engine, digits: usize, pos: u64) -> Result<(), RedactError> {
+    fn try_numbers(&mut self, engine: &Engine, pos: u64) -> Result<(), RedactError> {
+        // The run's digits are counted on first need: the screen turns most
+        // runs (dates, times, amounts) away from every detector.
+        let mut digits = None;
         let Some(screen) = &engine.number_screen else {
             for &d in &engine.numeric {
-                self.try_number(engine, d, digits, pos)?;
+                self.try_number(engine, d, &mut digits, pos)?;
             }
             return Ok(());
         };
         for &d in &engine.unscreened {
-            self.try_number(engine, d, digits, pos)?;
+            self.try_number(engine, d, &mut digits, pos)?;
         }
         let s = (pos - self.base) as usize;
         let end = (s + engine.max_token).min(self.vb.view.len());
         let mask = screen.matching(&self.vb.view, s, end);
-        for d in screen.members_of(mask) {
-            self.try_number(engine, d, digits, pos)?;
+        // A member screened by its digit minimum passed it only if the run
+        // has the digits, unless the screen was undecided (all ones).
+        let gated = if mask == u64::MAX {
+            0
+        } else {
+            engine.digit_gated
+        };
+        for d in screen.members_of(mask & gated) {
+            self.try_detector(engine, d, pos, pos)?;
+        }
+        for d in screen.members_of(mask & !gated) {
+            self.try_number(engine, d, &mut digits, pos)?;
         }
         Ok(())
     }
 
-    /// Tries numeric detector `d` at a run of `digits` digits, unless the
-    /// run is too short for it.
+    /// Tries numeric detector `d` at the run at `pos`, unless the run has
+    /// fewer digits than it needs. `digits` caches the run's count; taken
+    /// here rather than in the candidate pass, it is still the same: the
+    /// count reads at most [`RUN_WINDOW`] bytes past `pos`, and the candidate pass
+    /// reached `pos` with [`PEEK`] bytes of lookahead (or at the value's
+    /// end), which the view still holds.
     fn try_number(
         &mut self,
         engine: &Engine,
         d: u16,
-        digits: usize,
+        digits: &mut Option<usize>,
         pos: u64,
     ) -> Result<(), RedactError> {
-        if engine.detectors[d as usize].min_digits <= digits {
+        let min = engine.detectors[d as usize].min_digits;
+        if min == 0 || min <= *digits.get_or_insert_with(|| self.digit_count(pos)) {
             self.try_detector(engine, d, pos, pos)?;
         }
         Ok(())
@@ -832,9 +842,11 @@ impl Scanner {
         let window = det.context_window.unwrap_or(engine.window) as u64;
         let lo = vs.saturating_sub(window);
         // Hits are ordered by end; candidates are decided well behind
-        // discovery, so find the window's end by binary search. The window
-        // itself holds a few hits at most: walk back from there.
-        let to = self.hits.partition_point(|h| h.end <= vs);
+        // discovery, and mostly in order: find the window's end from where
+        // the last search ended. The window itself holds a few hits at
+        // most: walk back from there.
+        let to = hits_ending_by(&self.hits, vs, self.hits_hint.get());
+        self.hits_hint.set(to);
         for h in self.hits[..to].iter().rev().take_while(|h| h.end >= lo) {
             let k = &engine.keywords[h.kw as usize];
             if k.negative_for.contains(d) {
@@ -1107,6 +1119,25 @@ fn next_keyword_end(ac: &DFA, sid: &mut StateID, bytes: &[u8]) -> Option<(usize,
     None
 }
 
+/// How many of `hits` (ordered by end) end at or before `vs`, as
+/// `partition_point` answers, searched from `hint` (any index; a stale one
+/// only costs time): candidates are evaluated mostly in order, so the
+/// answer is usually at or a few hits past the previous one, while a
+/// binary search over the hits discovery has run ahead to (hundreds in a
+/// long text) costs a dozen steps every time.
+fn hits_ending_by(hits: &[Hit], vs: u64, hint: usize) -> usize {
+    let by = |h: &Hit| h.end <= vs;
+    let hint = hint.min(hits.len());
+    if hint > 0 && !by(&hits[hint - 1]) {
+        return hits[..hint].partition_point(by);
+    }
+    let ahead = &hits[hint..];
+    match ahead.iter().take(8).position(|h| !by(h)) {
+        Some(n) => hint + n,
+        None => hint + ahead.partition_point(by),
+    }
+}
+
 /// What a byte is to the runs the candidate pass measures: a digit or a
 /// separator of a number-like run ([`Scanner::digit_count`]), a letter of a
 /// word ([`Scanner::word_at`]: ASCII letters and every byte from 0x80), or
@@ -1129,6 +1160,46 @@ const RUN_BYTES: [u8; 256] = {
 const DIGIT: u8 = 1;
 const SEPARATOR: u8 = 2;
 const LETTER: u8 = 3;
+
+/// Bytes of a number-like run [`Scanner::digit_count`] looks at.
+const RUN_WINDOW: usize = 48;
+
+/// Digits in the number-like run `bytes` starts with: digits with at most
+/// two separators before each.
+fn run_digits(bytes: &[u8]) -> usize {
+    let mut digits = 0;
+    let mut seps = 0;
+    for &b in bytes {
+        match RUN_BYTES[usize::from(b)] {
+            DIGIT => {
+                digits += 1;
+                seps = 0;
+            }
+            SEPARATOR if seps < 2 => seps += 1,
+            _ => break,
+        }
+    }
+    digits
+}
+
+/// A pattern that matches, anchored at a candidate, exactly when
+/// [`Scanner::digit_count`] counts at least `n` digits there: `n` times up
+/// to two separators and a digit. A detector needing `n` digits is tried
+/// only then, so the number screen can screen it by this (see
+/// `engine::number_screen`) when its own pattern does not screen. `None`
+/// for `n` below 2 (every candidate has a digit) and where `n` digits may
+/// lie past the count's window (three bytes a digit; the screen reads at
+/// least `max_token` bytes, 64 or more).
+pub(crate) fn digit_gate(n: usize) -> Option<String> {
+    if n < 2 || 3 * n > RUN_WINDOW {
+        return None;
+    }
+    let separators: String = (0..=255u8)
+        .filter(|&b| RUN_BYTES[usize::from(b)] == SEPARATOR)
+        .map(|b| format!(r"\x{b:02X}"))
+        .collect();
+    Some(format!(r"(?-u:(?:[{separators}]{{0,2}}[0-9]){{{n}}})"))
+}
 
 /// One detector's capture-engine state, made on first use.
 #[derive(Default)]
@@ -1267,6 +1338,7 @@ fn json_escape_byte(b: u8, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::core::ruleset::{RuleSource, Ruleset};
+    use crate::core::screen::{Screen, SCREEN_LIMIT};
 
     /// The run table classifies every byte as the range tests it replaces.
     #[test]
@@ -1282,6 +1354,82 @@ mod tests {
                 0
             };
             assert_eq!(RUN_BYTES[usize::from(b)], expected, "byte {b:#04x}");
+        }
+    }
+
+    /// The number screen's digit gate answers what the digit count does,
+    /// at every start in runs of digits, separators and other bytes.
+    #[test]
+    fn digit_gates_agree_with_the_digit_count() {
+        let alphabet = b"0123456789 -./+()a:,";
+        let gates: Vec<(usize, Screen)> = (2..=RUN_WINDOW / 3)
+            .map(|n| {
+                let gate = digit_gate(n).expect("a gate within the window");
+                (
+                    n,
+                    Screen::build(&[(0, &gate)], SCREEN_LIMIT).expect("builds"),
+                )
+            })
+            .collect();
+        assert!(digit_gate(1).is_none() && digit_gate(RUN_WINDOW / 3 + 1).is_none());
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            // Mostly digits, with separator streaks of one to three.
+            let len = (state >> 58) as usize + 8;
+            let hay: Vec<u8> = (0..len)
+                .map(|i| {
+                    let r = (state >> (i % 50)) as usize ^ (i * 7);
+                    alphabet[if r % 3 == 0 {
+                        r % alphabet.len()
+                    } else {
+                        r % 10
+                    }]
+                })
+                .collect();
+            for start in 0..hay.len() {
+                let digits = run_digits(&hay[start..(start + RUN_WINDOW).min(hay.len())]);
+                let end = (start + 64).min(hay.len());
+                for (n, gate) in &gates {
+                    assert_eq!(
+                        gate.matching(&hay, start, end) == 1,
+                        digits >= *n,
+                        "{:?} at {start}, {n} digits",
+                        String::from_utf8_lossy(&hay)
+                    );
+                }
+            }
+        }
+    }
+
+    /// The hinted search answers what `partition_point` does, from any hint.
+    #[test]
+    fn hits_ending_by_agrees_with_partition_point() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..300 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let len = (state >> 59) as usize * 2;
+            let mut end = 0;
+            let hits: Vec<Hit> = (0..len)
+                .map(|i| {
+                    end += (state >> (i % 60)) % 3;
+                    Hit { end, kw: 0 }
+                })
+                .collect();
+            for vs in 0..=end + 1 {
+                let expected = hits.partition_point(|h| h.end <= vs);
+                for hint in 0..=len + 2 {
+                    assert_eq!(
+                        hits_ending_by(&hits, vs, hint),
+                        expected,
+                        "{vs} from {hint}"
+                    );
+                }
+            }
         }
     }
 

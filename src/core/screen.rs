@@ -70,6 +70,17 @@ pub(crate) fn screen_pattern(pattern: &str) -> Option<String> {
         .find(|p| fits(p))
 }
 
+/// Whether the screen for `pattern` (as [`screen_pattern`] gives it) lets
+/// every digit-run start through: after any digit, whatever byte follows,
+/// it reports a match. Such a screen turns no run away, only lengthens the
+/// walk; the engine screens the detector by its digit minimum instead.
+pub(crate) fn passes_every_digit(pattern: &str) -> bool {
+    let Some(s) = Screen::build(&[(0, pattern)], MEMBER_LIMIT) else {
+        return false;
+    };
+    (b'0'..=b'9').all(|digit| (0..=255).all(|next| s.matching(&[digit, next], 0, 1) == 1))
+}
+
 /// One non-ASCII UTF-8 character, any: what a Unicode class becomes in a
 /// relaxed pattern.
 fn any_non_ascii() -> Option<Hir> {
@@ -387,6 +398,19 @@ mod tests {
         assert_eq!(s.matching(b"1234-05", 0, 7), 0);
         // The ASCII part of \p{Lu} still screens: a lower-case city is out.
         assert_eq!(s.matching(b"1234 oslo.", 0, 10), 0);
+    }
+
+    #[test]
+    fn a_screen_that_turns_no_digit_away_is_told_apart() {
+        // The phone number's screen is a leading part: one to five digits.
+        let phone = r"\+?(?:\([0-9]{1,4}\)|[0-9]{1,5})(?:[ .-]?(?:\(0\) ?)?(?:\([0-9]{1,4}\)|[0-9]{1,5})){1,7}(?-u:\b)";
+        let part = screen_pattern(phone).expect("a leading part fits");
+        assert!(passes_every_digit(&part));
+        assert!(passes_every_digit(r"[0-9]+"));
+        // Each of these turns some digit, or some byte after it, away.
+        for pattern in [r"[0-9]{6}-[0-9]{4}", r"[1-9][0-9]*", r"[0-9](?-u:\b)"] {
+            assert!(!passes_every_digit(pattern), "{pattern}");
+        }
     }
 
     #[test]
