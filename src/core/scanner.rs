@@ -421,7 +421,13 @@ impl Scanner {
                     }
                 }
                 let class = info & !IS_WORD;
-                if class != 0 {
+                if class & (C_UPPER | C_HIGH) != 0 {
+                    // Its letters were read for the gazetteer: skip them
+                    // (up to the end of the pass: the next one starts
+                    // inside the word and skips the rest).
+                    let read = self.word_candidates(engine, self.base + i as u64, class);
+                    i = (i + read).min(end) - 1;
+                } else if class != 0 {
                     self.candidate(engine, self.base + i as u64, class, false);
                 }
             }
@@ -524,9 +530,6 @@ impl Scanner {
         if class & C_AT != 0 {
             self.cands.push((pos, Cand::Email));
         }
-        if class & (C_UPPER | C_HIGH) != 0 && !after_word {
-            self.word_candidates(engine, pos, class);
-        }
         if class & C_COLON != 0 {
             self.ipv6_candidate(pos);
         }
@@ -551,7 +554,10 @@ impl Scanner {
         }
     }
 
-    fn word_candidates(&mut self, engine: &Engine, pos: u64, class: u8) {
+    /// Queues the candidates of a word starting at `pos` with a capital
+    /// (byte class `class`); returns how many of its bytes it read, all
+    /// letters, so at least one: the byte pass need not read them again.
+    fn word_candidates(&mut self, engine: &Engine, pos: u64, class: u8) -> usize {
         if class & C_UPPER != 0
             && self.peek(pos + 1).is_ascii_uppercase()
             && self.peek(pos + 2).is_ascii_digit()
@@ -561,7 +567,7 @@ impl Scanner {
             self.cands.push((pos, Cand::Iban));
         }
         if class & C_HIGH != 0 && !self.upper_at(pos) {
-            return;
+            return 1;
         }
         let (word_end, known) = self.word_at(engine, pos);
         if known && !engine.kind(Kind::Name).is_empty() {
@@ -573,6 +579,8 @@ impl Scanner {
         {
             self.cands.push((pos, Cand::PostalWord));
         }
+        // At least the capital: `word_at` stops at the first non-letter.
+        (word_end - pos).max(1) as usize
     }
 
     fn upper_at(&self, pos: u64) -> bool {
