@@ -25,7 +25,7 @@ use super::decode::{Decoder, Encoding, ViewBuf};
 use super::detect::{self, CaptureEngine, Detector, DetectorAction, Kind};
 use super::engine::{
     is_word, Engine, FieldCtx, C_AT, C_COLON, C_DIGIT, C_HIGH, C_SIGN, C_UPPER, EMAIL_LOCAL_MAX,
-    IS_WORD,
+    IS_WORD, KW_START,
 };
 use super::error::RedactError;
 use super::finding::{ActionKind, Finding};
@@ -396,7 +396,6 @@ impl Scanner {
     fn discover(&mut self, engine: &Engine, to: u64) {
         let from = self.discovered;
         let mut prev_word = is_word(self.before(from));
-        let keywords = engine.ac.is_some();
         let (start, end) = ((from - self.base) as usize, (to - self.base) as usize);
         let mut i = start;
         while i < end {
@@ -414,13 +413,13 @@ impl Scanner {
                 continue;
             }
             if !prev_word {
-                if keywords {
+                if info & KW_START != 0 {
                     let at = |j: usize| self.vb.view.get(j).copied().unwrap_or(b' ');
                     if engine.kw_starts.may_start(b, at(i + 1), at(i + 2)) {
                         self.keywords_at(engine, self.base + i as u64);
                     }
                 }
-                let class = info & !IS_WORD;
+                let class = info & !(IS_WORD | KW_START);
                 if class & (C_UPPER | C_HIGH) != 0 {
                     // Its letters were read for the gazetteer: skip them
                     // (up to the end of the pass: the next one starts
