@@ -456,16 +456,28 @@ impl Scanner {
         let (Some(ac), Some(mut sid)) = (engine.ac.as_ref(), self.ac_state) else {
             return;
         };
+        debug_assert!(!is_word(self.before(pos)), "keywords start at word starts");
         let mut i = (pos - self.base) as usize;
         while let Some((len, at)) = next_keyword_end(ac, &mut sid, &self.vb.view[i..]) {
             i += len;
+            let end = self.base + i as u64;
+            // A match ending inside a word ("kr" in "kraschar") counts
+            // only for a prefix: a whole word must stand alone. One test
+            // for all the keywords ending here.
+            let inside = is_word(self.vb.view[i - 1]) && is_word(self.peek(end));
             for k in 0..ac.match_len(at) {
-                let pid = ac.match_pattern(at, k);
-                self.keyword_hit(engine, pid.as_u32(), self.base + i as u64);
+                let kw = ac.match_pattern(at, k).as_u32();
+                if !(inside && engine.keywords[kw as usize].whole_word) {
+                    self.keyword_hit(engine, kw, end);
+                }
             }
         }
     }
 
+    /// Keyword `kw` matched up to `end`; a whole word does not end inside
+    /// a word (`keywords_at` checked). It starts at the walk's start or,
+    /// a keyword the automaton reports as a suffix of a longer one ("på"
+    /// of "bor på", "nummer" of "fakturanummer"), later.
     fn keyword_hit(&mut self, engine: &Engine, kw: u32, end: u64) {
         let k = &engine.keywords[kw as usize];
         let start = end - k.len as u64;
@@ -480,12 +492,7 @@ impl Scanner {
             }
             return;
         }
-        let first = self.at(start);
-        let last = self.at(end - 1);
-        if k.whole_word
-            && ((is_word(first) && is_word(self.before(start)))
-                || (is_word(last) && is_word(self.peek(end))))
-        {
+        if is_word(self.at(start)) && is_word(self.before(start)) {
             return;
         }
         if !k.context_for.is_empty() || !k.negative_for.is_empty() {
