@@ -35,6 +35,10 @@ pub(crate) const C_HIGH: u8 = 16;
 pub(crate) const C_COLON: u8 = 64;
 /// Bit of [`Engine::byte_info`] marking word bytes (letters, digits, UTF-8).
 pub(crate) const IS_WORD: u8 = 0x80;
+/// Bit of [`Engine::byte_info`] marking the word bytes some keyword starts
+/// with: the other word starts (every number, for one) skip the keyword
+/// filter.
+pub(crate) const KW_START: u8 = 0x20;
 
 /// What a keyword-automaton pattern means, per detector index.
 #[derive(Debug, Default, Clone)]
@@ -130,7 +134,8 @@ pub(crate) struct Engine {
     /// Where a keyword may begin: the automaton only starts at a word
     /// whose first bytes pass this filter.
     pub kw_starts: KeywordStarts,
-    /// Per byte: [`IS_WORD`] plus the candidate classes it can start.
+    /// Per byte: [`IS_WORD`], [`KW_START`] and the candidate classes it
+    /// can start.
     pub byte_info: [u8; 256],
     /// Detector indices per kind, indexed by `Kind as usize` (no hashing
     /// on the candidate path).
@@ -208,6 +213,9 @@ impl Engine {
         for (b, c) in class.iter_mut().enumerate() {
             if is_word(b as u8) {
                 *c |= IS_WORD;
+                if ac.is_some() && kw_starts.may_begin_with(b as u8) {
+                    *c |= KW_START;
+                }
             }
         }
         let number_min_digits = detectors
@@ -524,6 +532,13 @@ impl KeywordStarts {
         (h >> 16) as u16
     }
 
+    /// Whether a keyword may begin with byte `a` at all: some pair of
+    /// `a` and a byte after it is set.
+    pub fn may_begin_with(&self, a: u8) -> bool {
+        let at = usize::from(a) << 2;
+        self.pairs[at..at + 4].iter().any(|&bits| bits != 0)
+    }
+
     /// Whether a keyword may begin with bytes `a`, `b`, `c` (past the end
     /// of a value, pass spaces).
     #[inline(always)]
@@ -837,6 +852,35 @@ must_match = ["{example}"]
         assert!(!f.may_start(b'd', b'e', b'n'));
         assert!(!f.may_start(b't', b'e', b'x'));
         assert!(!f.may_start(b'e', b'y', b'e'));
+    }
+
+    /// The first-byte test the byte table carries ([`super::KW_START`])
+    /// passes every byte the three-byte filter can pass, and turns away
+    /// bytes no keyword starts with.
+    #[test]
+    fn keyword_first_bytes_cover_the_keyword_starts() {
+        let keywords: [(&[u8], bool); 5] = [
+            (b"v", true),
+            (b"hi", true),
+            (b"\xC3\x84rende", true),
+            (b"eyJ", false),
+            (b"my password is", true),
+        ];
+        let f = KeywordStarts::new(&keywords.map(|(k, w)| (k.to_vec(), w)));
+        for a in 0..=255u8 {
+            let any = (0..=255u8).any(|b| {
+                [b' ', b'a', b'l', b'J']
+                    .iter()
+                    .any(|&c| f.may_start(a, b, c))
+            });
+            assert!(!any || f.may_begin_with(a), "{a:#x}");
+        }
+        for a in [b'v', b'V', b'h', b'H', 0xC3, b'e', b'm', b'M'] {
+            assert!(f.may_begin_with(a), "{a:#x}");
+        }
+        for a in [b'1', b'a', b'x', b'E' + 1, b' '] {
+            assert!(!f.may_begin_with(a), "{a:#x}");
+        }
     }
 
     /// The filter never drops a word start where the scanner would accept

@@ -26,7 +26,7 @@ use super::decode::{Decoder, Encoding, ViewBuf};
 use super::detect::{self, CaptureEngine, Detector, DetectorAction, Kind};
 use super::engine::{
     is_word, Engine, FieldCtx, C_AT, C_COLON, C_DIGIT, C_HIGH, C_SIGN, C_UPPER, EMAIL_LOCAL_MAX,
-    IS_WORD,
+    IS_WORD, KW_START,
 };
 use super::error::RedactError;
 use super::finding::{ActionKind, Finding};
@@ -401,7 +401,6 @@ impl Scanner {
     fn discover(&mut self, engine: &Engine, to: u64) {
         let from = self.discovered;
         let mut prev_word = is_word(self.before(from));
-        let keywords = engine.ac.is_some();
         let (start, end) = ((from - self.base) as usize, (to - self.base) as usize);
         let mut i = start;
         while i < end {
@@ -419,14 +418,20 @@ impl Scanner {
                 continue;
             }
             if !prev_word {
-                if keywords {
+                if info & KW_START != 0 {
                     let at = |j: usize| self.vb.view.get(j).copied().unwrap_or(b' ');
                     if engine.kw_starts.may_start(b, at(i + 1), at(i + 2)) {
                         self.keywords_at(engine, self.base + i as u64);
                     }
                 }
-                let class = info & !IS_WORD;
-                if class != 0 {
+                let class = info & !(IS_WORD | KW_START);
+                if class & (C_UPPER | C_HIGH) != 0 {
+                    // Its letters were read for the gazetteer: skip them
+                    // (up to the end of the pass: the next one starts
+                    // inside the word and skips the rest).
+                    let read = self.word_candidates(engine, self.base + i as u64, class);
+                    i = (i + read).min(end) - 1;
+                } else if class != 0 {
                     self.candidate(engine, self.base + i as u64, class, false);
                 }
             }
@@ -456,16 +461,28 @@ impl Scanner {
         let (Some(ac), Some(mut sid)) = (engine.ac.as_ref(), self.ac_state) else {
             return;
         };
+        debug_assert!(!is_word(self.before(pos)), "keywords start at word starts");
         let mut i = (pos - self.base) as usize;
         while let Some((len, at)) = next_keyword_end(ac, &mut sid, &self.vb.view[i..]) {
             i += len;
+            let end = self.base + i as u64;
+            // A match ending inside a word ("kr" in "kraschar") counts
+            // only for a prefix: a whole word must stand alone. One test
+            // for all the keywords ending here.
+            let inside = is_word(self.vb.view[i - 1]) && is_word(self.peek(end));
             for k in 0..ac.match_len(at) {
-                let pid = ac.match_pattern(at, k);
-                self.keyword_hit(engine, pid.as_u32(), self.base + i as u64);
+                let kw = ac.match_pattern(at, k).as_u32();
+                if !(inside && engine.keywords[kw as usize].whole_word) {
+                    self.keyword_hit(engine, kw, end);
+                }
             }
         }
     }
 
+    /// Keyword `kw` matched up to `end`; a whole word does not end inside
+    /// a word (`keywords_at` checked). It starts at the walk's start or,
+    /// a keyword the automaton reports as a suffix of a longer one ("på"
+    /// of "bor på", "nummer" of "fakturanummer"), later.
     fn keyword_hit(&mut self, engine: &Engine, kw: u32, end: u64) {
         let k = &engine.keywords[kw as usize];
         let start = end - k.len as u64;
@@ -480,12 +497,7 @@ impl Scanner {
             }
             return;
         }
-        let first = self.at(start);
-        let last = self.at(end - 1);
-        if k.whole_word
-            && ((is_word(first) && is_word(self.before(start)))
-                || (is_word(last) && is_word(self.peek(end))))
-        {
+        if is_word(self.at(start)) && is_word(self.before(start)) {
             return;
         }
         if !k.context_for.is_empty() || !k.negative_for.is_empty() {
@@ -532,9 +544,6 @@ impl Scanner {
         if class & C_AT != 0 {
             self.cands.push((pos, Cand::Email));
         }
-        if class & (C_UPPER | C_HIGH) != 0 && !after_word {
-            self.word_candidates(engine, pos, class);
-        }
         if class & C_COLON != 0 {
             self.ipv6_candidate(pos);
         }
@@ -559,7 +568,10 @@ impl Scanner {
         }
     }
 
-    fn word_candidates(&mut self, engine: &Engine, pos: u64, class: u8) {
+    /// Queues the candidates of a word starting at `pos` with a capital
+    /// (byte class `class`); returns how many of its bytes it read, all
+    /// letters, so at least one: the byte pass need not read them again.
+    fn word_candidates(&mut self, engine: &Engine, pos: u64, class: u8) -> usize {
         if class & C_UPPER != 0
             && self.peek(pos + 1).is_ascii_uppercase()
             && self.peek(pos + 2).is_ascii_digit()
@@ -569,7 +581,7 @@ impl Scanner {
             self.cands.push((pos, Cand::Iban));
         }
         if class & C_HIGH != 0 && !self.upper_at(pos) {
-            return;
+            return 1;
         }
         let (word_end, known) = self.word_at(engine, pos);
         if known && !engine.kind(Kind::Name).is_empty() {
@@ -581,6 +593,8 @@ impl Scanner {
         {
             self.cands.push((pos, Cand::PostalWord));
         }
+        // At least the capital: `word_at` stops at the first non-letter.
+        (word_end - pos).max(1) as usize
     }
 
     fn upper_at(&self, pos: u64) -> bool {
