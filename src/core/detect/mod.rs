@@ -299,11 +299,6 @@ pub(crate) fn match_end(
     (!dfa.is_quit_state(sid)).then_some((end != none).then_some(end))
 }
 
-/// The anchored start state of `dfa` at `from`, after the byte before it.
-fn start_state(dfa: &dense::DFA<Vec<u32>>, hay: &[u8], from: usize) -> Option<StateID> {
-    start_after(dfa, from.checked_sub(1).map(|i| hay[i]))
-}
-
 /// The anchored start state of `dfa` after byte `behind` (`None`: at the
 /// start of the text); `None` if the DFA gives up on that byte.
 fn start_after(dfa: &dense::DFA<Vec<u32>>, behind: Option<u8>) -> Option<StateID> {
@@ -331,25 +326,27 @@ impl StartStates {
         }
     }
 
-    /// The start state at `from`, as [`start_state`] gives it.
+    /// The anchored start state at `from`, after the byte before it.
     fn at(&self, hay: &[u8], from: usize) -> Option<StateID> {
         let behind = from.checked_sub(1).map_or(256, |i| usize::from(hay[i]));
         self.by_behind[behind]
     }
 }
 
-/// Runs `dfa` anchored at `from` up to `to` and calls `at_end` with every
-/// `i` in `from..=to` at which a match ends (the bytes after `to` still
-/// decide look-ahead). Stops early where the DFA dies or `at_end` says
-/// `None`; `None` if the DFA gives up (a quit byte) or `at_end` said so.
+/// Runs `dfa` (with its start states `starts`) anchored at `from` up to
+/// `to` and calls `at_end` with every `i` in `from..=to` at which a match
+/// ends (the bytes after `to` still decide look-ahead). Stops early where
+/// the DFA dies or `at_end` says `None`; `None` if the DFA gives up (a quit
+/// byte) or `at_end` said so.
 pub(crate) fn walk(
     dfa: &dense::DFA<Vec<u32>>,
+    starts: &StartStates,
     hay: &[u8],
     from: usize,
     to: usize,
     mut at_end: impl FnMut(usize) -> Option<()>,
 ) -> Option<()> {
-    let mut sid = start_state(dfa, hay, from)?;
+    let mut sid = starts.at(hay, from)?;
     // A dense DFA reports a match one byte late: the state reached on the
     // byte at `i` says whether a match ends at `i`.
     for (i, &b) in hay[from..to].iter().enumerate() {

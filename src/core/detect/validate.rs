@@ -1277,7 +1277,12 @@ fn is_cap_word_unicode(w: &str) -> bool {
 }
 
 /// A middle initial: one upper-case letter, optionally followed by a dot.
+/// That is five bytes at most: longer words (most name words) are turned
+/// away without decoding a character.
 fn is_initial(w: &str) -> bool {
+    if w.len() > 5 {
+        return false;
+    }
     let mut chars = w.chars();
     matches!((chars.next(), chars.next(), chars.next()), (Some(c), None | Some('.'), None) if c.is_uppercase())
 }
@@ -2566,6 +2571,24 @@ mod tests {
     }
 
     // ---- names ----
+
+    /// The length cut in `is_initial` turns away no initial: the test
+    /// agrees with the character-based definition on initials of 1- to
+    /// 4-byte letters and on longer words.
+    #[test]
+    fn initial_length_cut_agrees_with_the_chars() {
+        let by_chars = |w: &str| {
+            let mut chars = w.chars();
+            matches!((chars.next(), chars.next(), chars.next()), (Some(c), None | Some('.'), None) if c.is_uppercase())
+        };
+        for c in ['A', 'Ö', 'Ω', 'Ա', 'Ꭰ', '𐐀', 'a', '.'] {
+            for rest in ["", ".", "..", "a", "ab", "abcd", ". "] {
+                let w = format!("{c}{rest}");
+                assert_eq!(is_initial(&w), by_chars(&w), "{w:?}");
+            }
+        }
+        assert!(is_initial("𐐀.") && "𐐀.".len() == 5);
+    }
 
     #[test]
     fn person_name_cases() {

@@ -18,16 +18,20 @@ use regex_automata::util::syntax;
 use regex_automata::MatchKind;
 use regex_syntax::hir::{Hir, HirKind};
 
-use super::walk;
+use super::{walk, StartStates};
 
 /// The two halves of a pattern that ends in its `value` group, each as an
-/// anchored DFA reporting every match end.
+/// anchored DFA reporting every match end, with its start states looked up
+/// once (see [`StartStates`]): the DFA's own lookup costs as much as the
+/// short walk after a trigger word.
 #[derive(Debug)]
 pub struct ValueSplit {
     /// The part before the group.
     before: dense::DFA<Vec<u32>>,
+    before_starts: StartStates,
     /// The group itself.
     value: dense::DFA<Vec<u32>>,
+    value_starts: StartStates,
 }
 
 impl ValueSplit {
@@ -49,9 +53,13 @@ impl ValueSplit {
         if group.name.as_deref() != Some("value") {
             return None;
         }
+        let before = all_ends_dfa(&Hir::concat(before))?;
+        let value = all_ends_dfa(&group.sub)?;
         Some(ValueSplit {
-            before: all_ends_dfa(&Hir::concat(before))?,
-            value: all_ends_dfa(&group.sub)?,
+            before_starts: StartStates::of(&before),
+            before,
+            value_starts: StartStates::of(&value),
+            value,
         })
     }
 
@@ -61,7 +69,7 @@ impl ValueSplit {
         // Usually `P` ends at one place only ("hej" then spaces then a
         // capital): that is the split, and `V` need not be walked.
         let (mut first, mut ends) = (None, 0);
-        let whole = walk(&self.before, hay, s, e, |x| {
+        let whole = walk(&self.before, &self.before_starts, hay, s, e, |x| {
             first.get_or_insert(x);
             ends += 1;
             (ends < 2).then_some(())
@@ -74,7 +82,7 @@ impl ValueSplit {
             return None;
         }
         let mut found = None;
-        walk(&self.before, hay, s, e, |x| {
+        walk(&self.before, &self.before_starts, hay, s, e, |x| {
             match self.value_ends_at(hay, x, e) {
                 Some(false) => Some(()),
                 Some(true) if found.is_none() => {
@@ -91,7 +99,7 @@ impl ValueSplit {
     /// Whether `V` matches exactly `[x, e)`; `None` if its DFA gave up.
     fn value_ends_at(&self, hay: &[u8], x: usize, e: usize) -> Option<bool> {
         let mut hit = false;
-        walk(&self.value, hay, x, e, |i| {
+        walk(&self.value, &self.value_starts, hay, x, e, |i| {
             hit |= i == e;
             Some(())
         })?;
