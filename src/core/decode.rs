@@ -122,6 +122,21 @@ impl ViewBuf {
         self.has_markup = false;
     }
 
+    /// Maps an unmapped view whose bytes came one for one from raw offset
+    /// `raw` on, so that bytes pushed next can be mapped.
+    pub fn map_identity(&mut self, raw: u64) {
+        debug_assert!(!self.mapped && self.spans.is_empty());
+        self.mapped = true;
+        if !self.view.is_empty() {
+            self.spans.push(Span {
+                at: 0,
+                raw,
+                identity: true,
+                markup: false,
+            });
+        }
+    }
+
     /// Drops the first `n` view bytes.
     pub fn drain(&mut self, n: usize) {
         self.view.drain(..n);
