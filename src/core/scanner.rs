@@ -316,9 +316,13 @@ impl Scanner {
             return Ok(());
         }
         let d = &engine.detectors[det as usize];
-        let (text, action) = match (d.action, hasher) {
+        let rendered;
+        // As in `replace`: a placeholder was checked once for bytes an
+        // encoding escapes, and is not copied.
+        let (text, plain, action) = match (d.action, hasher) {
             (DetectorAction::Hash, Some(h)) => {
-                (engine.renderer.hashed(&d.id, &h.finish()), ActionKind::Hash)
+                rendered = engine.renderer.hashed(&d.id, &h.finish());
+                (rendered.as_str(), false, ActionKind::Hash)
             }
             (DetectorAction::Reject, _) if !self.shadow => {
                 return Err(RedactError::Rejected {
@@ -327,7 +331,8 @@ impl Scanner {
                 })
             }
             _ => (
-                engine.placeholders[det as usize].to_string(),
+                &*engine.placeholders[det as usize],
+                engine.plain_placeholders[det as usize],
                 ActionKind::Mask,
             ),
         };
@@ -345,7 +350,11 @@ impl Scanner {
             action,
         });
         if !self.shadow {
-            self.write_escaped(&text, out);
+            if plain {
+                out.extend_from_slice(text.as_bytes());
+            } else {
+                self.write_escaped(text, out);
+            }
         }
         Ok(())
     }
