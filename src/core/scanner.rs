@@ -397,7 +397,10 @@ impl Scanner {
                 .max(self.emitted)
         };
         self.emit(engine, key, emit_to, out)?;
-        self.compact(engine);
+        // At the end nothing is looked at again before `reset` clears it all.
+        if !eof {
+            self.compact(engine);
+        }
         Ok(())
     }
 
