@@ -173,7 +173,8 @@ impl Scanner {
         // A JSON string's view is its raw bytes until its first escape
         // (see `map_view`): most values have none, and then they need no
         // copy of the raw bytes and no raw map.
-        self.vb.clear(encoding.is_mapped() && encoding != Encoding::Json);
+        let mapped_from_start = encoding.is_mapped() && encoding != Encoding::Json;
+        self.vb.clear(mapped_from_start);
         self.base = 0;
         self.raw.clear();
         self.raw_base = raw_offset;
