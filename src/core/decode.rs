@@ -122,6 +122,21 @@ impl ViewBuf {
         self.has_markup = false;
     }
 
+    /// Maps an unmapped view whose bytes came one for one from raw offset
+    /// `raw` on, so that bytes pushed next can be mapped.
+    pub fn map_identity(&mut self, raw: u64) {
+        debug_assert!(!self.mapped && self.spans.is_empty());
+        self.mapped = true;
+        if !self.view.is_empty() {
+            self.spans.push(Span {
+                at: 0,
+                raw,
+                identity: true,
+                markup: false,
+            });
+        }
+    }
+
     /// Drops the first `n` view bytes.
     pub fn drain(&mut self, n: usize) {
         self.view.drain(..n);
@@ -226,6 +241,7 @@ impl Decoder {
     }
 
     /// Flushes whatever a decoder still holds at the end of input.
+    #[inline]
     pub fn finish(&mut self, out: &mut ViewBuf) {
         match self.encoding {
             Encoding::Plain => {}
@@ -309,7 +325,12 @@ impl JsonUnescape {
         let mut i = 0;
         while i < raw.len() {
             if let JsonState::Normal = self.state {
-                let next = memchr::memchr(b'\\', &raw[i..]).map_or(raw.len(), |p| i + p);
+                // Escapes come in runs (`\n\n`): the next one needs no search.
+                let next = if raw[i] == b'\\' {
+                    i
+                } else {
+                    memchr::memchr(b'\\', &raw[i..]).map_or(raw.len(), |p| i + p)
+                };
                 if next > i {
                     emit(&raw[i..next], off + i as u64, true);
                 }
@@ -507,17 +528,18 @@ impl Html {
         while k < bytes.len() {
             // Fast path: plain text up to the next tag or entity in one go.
             if identity && matches!(self.state, HtmlState::Text) {
+                // `<br>` is most of the markup in ticket bodies: what the
+                // tag states would make of it (one block separator), at
+                // once. Looked for first: tags come in runs (`<br><br>`).
+                if bytes[k..].starts_with(b"<br>") {
+                    out.push(b"\n", off + k as u64, false, true);
+                    k += 4;
+                    continue;
+                }
                 let run = memchr::memchr2(b'<', b'&', &bytes[k..]).unwrap_or(bytes.len() - k);
                 if run > 0 {
                     out.push(&bytes[k..k + run], off + k as u64, true, false);
                     k += run;
-                    continue;
-                }
-                // `<br>` is most of the markup in ticket bodies: what the
-                // tag states would make of it (one block separator), at once.
-                if bytes[k..].starts_with(b"<br>") {
-                    out.push(b"\n", off + k as u64, false, true);
-                    k += 4;
                     continue;
                 }
             }

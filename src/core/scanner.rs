@@ -170,7 +170,11 @@ impl Scanner {
         path: &str,
         shadow: bool,
     ) {
-        self.vb.clear(encoding.is_mapped());
+        // A JSON string's view is its raw bytes until its first escape
+        // (see `map_view`): most values have none, and then they need no
+        // copy of the raw bytes and no raw map.
+        let mapped_from_start = encoding.is_mapped() && encoding != Encoding::Json;
+        self.vb.clear(mapped_from_start);
         self.base = 0;
         self.raw.clear();
         self.raw_base = raw_offset;
@@ -238,6 +242,9 @@ impl Scanner {
         unescaped: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), RedactError> {
+        if !unescaped && !self.vb.mapped && self.encoding.is_mapped() {
+            self.map_view();
+        }
         for slice in raw.chunks(SLICE) {
             let off = self.raw_end;
             self.raw_end += slice.len() as u64;
@@ -253,7 +260,7 @@ impl Scanner {
                 self.absorb_whole();
                 continue;
             }
-            if self.encoding.is_mapped() {
+            if self.vb.mapped {
                 self.raw.extend_from_slice(slice);
             }
             // Until `max_token` bytes are buffered nothing can be decided or
@@ -264,6 +271,17 @@ impl Scanner {
             }
         }
         Ok(())
+    }
+
+    /// Starts mapping view bytes to raw ones in a JSON string read unmapped
+    /// so far. Until now every run was fed unescaped from the plain state,
+    /// so the view holds exactly the raw bytes from `raw_base + base` on:
+    /// they become the raw buffer and one identity run.
+    fn map_view(&mut self) {
+        self.raw_base += self.base;
+        self.raw.clear();
+        self.raw.extend_from_slice(&self.vb.view);
+        self.vb.map_identity(self.raw_base);
     }
 
     /// Ends the value or body.
@@ -288,7 +306,7 @@ impl Scanner {
             }
             *nonempty |= !self.vb.view.is_empty();
         }
-        self.vb.clear(self.encoding.is_mapped());
+        self.vb.clear(self.vb.mapped);
     }
 
     fn finish_whole(&mut self, engine: &Engine, out: &mut Vec<u8>) -> Result<(), RedactError> {
@@ -299,9 +317,13 @@ impl Scanner {
             return Ok(());
         }
         let d = &engine.detectors[det as usize];
-        let (text, action) = match (d.action, hasher) {
+        let rendered;
+        // As in `replace`: a placeholder was checked once for bytes an
+        // encoding escapes, and is not copied.
+        let (text, plain, action) = match (d.action, hasher) {
             (DetectorAction::Hash, Some(h)) => {
-                (engine.renderer.hashed(&d.id, &h.finish()), ActionKind::Hash)
+                rendered = engine.renderer.hashed(&d.id, &h.finish());
+                (rendered.as_str(), false, ActionKind::Hash)
             }
             (DetectorAction::Reject, _) if !self.shadow => {
                 return Err(RedactError::Rejected {
@@ -310,7 +332,8 @@ impl Scanner {
                 })
             }
             _ => (
-                engine.placeholders[det as usize].to_string(),
+                &*engine.placeholders[det as usize],
+                engine.plain_placeholders[det as usize],
                 ActionKind::Mask,
             ),
         };
@@ -328,7 +351,11 @@ impl Scanner {
             action,
         });
         if !self.shadow {
-            self.write_escaped(&text, out);
+            if plain {
+                out.extend_from_slice(text.as_bytes());
+            } else {
+                self.write_escaped(text, out);
+            }
         }
         Ok(())
     }
@@ -371,7 +398,10 @@ impl Scanner {
                 .max(self.emitted)
         };
         self.emit(engine, key, emit_to, out)?;
-        self.compact(engine);
+        // At the end nothing is looked at again before `reset` clears it all.
+        if !eof {
+            self.compact(engine);
+        }
         Ok(())
     }
 
@@ -1655,6 +1685,70 @@ must_match = ["bor på gatan 12345"]
             }
         }
         assert!(skipped > 0);
+    }
+
+    /// Redacts one JSON string value, at raw offset 7, fed in `pieces`:
+    /// with `unescaped`, pieces without a backslash take `push_unescaped`
+    /// (read unmapped until the first escape); otherwise every piece takes
+    /// `push` (mapped from the start).
+    fn redact_json(engine: &Engine, pieces: &[&str], unescaped: bool) -> (Vec<u8>, Vec<Found>) {
+        let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
+        let mut scanner = Scanner::new(engine);
+        let ctx = FieldCtx::default();
+        scanner.reset(engine, &key, Encoding::Json, 7, &ctx, "v", false);
+        let mut out = Vec::new();
+        for piece in pieces {
+            let raw = piece.as_bytes();
+            if unescaped && !raw.contains(&b'\\') {
+                scanner.push_unescaped(engine, &key, raw, &mut out)
+            } else {
+                scanner.push(engine, &key, raw, &mut out)
+            }
+            .expect("push");
+        }
+        scanner.finish(engine, &key, &mut out).expect("finish");
+        let findings = scanner.findings.iter();
+        (
+            out,
+            findings
+                .map(|f| (f.detector.clone(), f.start, f.end))
+                .collect(),
+        )
+    }
+
+    /// A JSON value read unmapped until its first escape is redacted as
+    /// when mapped from the start: same output, same findings at the same
+    /// raw offsets, whether the escape comes first, after a few bytes, or
+    /// after enough text that the view was compacted.
+    #[test]
+    fn values_read_unmapped_until_an_escape_redact_as_mapped_ones() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        let long = "Ring 070-123 45 67 eller anna.svensson@example.se, Anna Svensson. ".repeat(400);
+        let segments = [
+            "Hej Anna Svensson, ",
+            r"\n",
+            "personnummer 19811218-9876 ",
+            r"\u0038\u0031",
+            "1218-9876 och ",
+            long.as_str(),
+            r"\t",
+            "kort 4111 1111 1111 1111",
+            r"\ud83d\ude00",
+            " anna@example.se",
+        ];
+        for from in 0..segments.len() {
+            for n in 1..=segments.len() - from {
+                let pieces = &segments[from..from + n];
+                let mapped = redact_json(engine, pieces, false);
+                let lazy = redact_json(engine, pieces, true);
+                assert_eq!(lazy, mapped, "segments {from}..{}", from + n);
+            }
+        }
+        let whole = segments.concat();
+        let (out, found) = redact_json(engine, &[whole.as_str()], false);
+        assert_ne!(out, whole.as_bytes());
+        assert!(found.len() > 400);
     }
 
     #[test]
