@@ -27,6 +27,11 @@ pub(crate) struct Screen {
     /// Per state (by index): the members that match in it, so the walk
     /// reads one word at a match state instead of listing its patterns.
     matches: Vec<u64>,
+    /// The anchored start state when it is the same whatever byte comes
+    /// before (no member starts with a look-behind assertion such as `^`
+    /// or `\b`, and no byte is a quit byte): the walk then skips working
+    /// out the look-behind's start configuration, a third of a short walk.
+    start: Option<StateID>,
 }
 
 /// Largest screen DFA for a single pattern. Patterns with large Unicode
@@ -158,6 +163,7 @@ impl Screen {
             .ok()?;
         Some(Screen {
             matches: match_table(&dfa),
+            start: fixed_start(&dfa),
             dfa,
             members: members.iter().map(|&(d, _)| d).collect(),
         })
@@ -182,12 +188,17 @@ impl Screen {
     /// are only looked at for look-ahead, as a bounded search would.
     pub fn matching(&self, hay: &[u8], start: usize, end: usize) -> u64 {
         let dfa = &self.dfa;
-        let behind = start.checked_sub(1).map(|i| hay[i]);
-        let config = start::Config::new()
-            .anchored(Anchored::Yes)
-            .look_behind(behind);
-        let Ok(mut sid) = dfa.start_state(&config) else {
-            return u64::MAX;
+        let mut sid = match self.start {
+            Some(sid) => sid,
+            None => {
+                let config = start::Config::new()
+                    .anchored(Anchored::Yes)
+                    .look_behind(start.checked_sub(1).map(|i| hay[i]));
+                let Ok(sid) = dfa.start_state(&config) else {
+                    return u64::MAX;
+                };
+                sid
+            }
         };
         let mut mask = 0u64;
         for &b in &hay[start..end] {
@@ -231,6 +242,21 @@ fn pattern_mask(dfa: &dense::DFA<Vec<u32>>, sid: StateID) -> u64 {
         return 0;
     }
     (0..dfa.match_len(sid)).fold(0, |m, i| m | 1 << dfa.match_pattern(sid, i).as_usize())
+}
+
+/// The anchored start state of `dfa` if every look-behind (none, or any
+/// byte) gives the same one, with no error; `None` otherwise.
+fn fixed_start(dfa: &dense::DFA<Vec<u32>>) -> Option<StateID> {
+    let start = |behind: Option<u8>| {
+        let config = start::Config::new()
+            .anchored(Anchored::Yes)
+            .look_behind(behind);
+        dfa.start_state(&config).ok()
+    };
+    let sid = start(None)?;
+    (0..=255u8)
+        .all(|b| start(Some(b)) == Some(sid))
+        .then_some(sid)
 }
 
 /// [`pattern_mask`] of the dead and quit states and of the match states
@@ -370,6 +396,9 @@ mod tests {
             }
         }
         assert_eq!(screens[2].matching(b"7", 0, 1), u64::MAX);
+        // Both ways to the start state are taken: `^` needs the look-behind.
+        assert!(screens[0].start.is_none());
+        assert!(screens[1].start.is_some());
     }
 
     #[test]
