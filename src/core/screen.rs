@@ -187,6 +187,32 @@ impl Screen {
     /// `start` and ending at or before `end` in `hay`. Bytes after `end`
     /// are only looked at for look-ahead, as a bounded search would.
     pub fn matching(&self, hay: &[u8], start: usize, end: usize) -> u64 {
+        match self.walk(hay, start, end) {
+            Walk::Settled(mask) => mask,
+            Walk::Reached(mask, sid) => {
+                let sid = match hay.get(end) {
+                    Some(&b) => self.dfa.next_state(sid, b),
+                    None => self.dfa.next_eoi_state(sid),
+                };
+                mask | self.matched(sid)
+            }
+        }
+    }
+
+    /// [`Screen::matching`]'s answer if the walk settles it before `end`
+    /// (a dead state, or every member matched), so that no byte from `end`
+    /// on, nor where the haystack ends, can change it: the answer for any
+    /// longer haystack with the same bytes up to `end`, and any end past it.
+    pub fn settled(&self, hay: &[u8], start: usize, end: usize) -> Option<u64> {
+        match self.walk(hay, start, end) {
+            Walk::Settled(mask) => Some(mask),
+            Walk::Reached(..) => None,
+        }
+    }
+
+    /// The DFA walk over `hay[start..end]`.
+    #[inline]
+    fn walk(&self, hay: &[u8], start: usize, end: usize) -> Walk {
         let dfa = &self.dfa;
         let mut sid = match self.start {
             Some(sid) => sid,
@@ -195,7 +221,7 @@ impl Screen {
                     .anchored(Anchored::Yes)
                     .look_behind(start.checked_sub(1).map(|i| hay[i]));
                 let Ok(sid) = dfa.start_state(&config) else {
-                    return u64::MAX;
+                    return Walk::Settled(u64::MAX);
                 };
                 sid
             }
@@ -205,21 +231,17 @@ impl Screen {
             sid = dfa.next_state(sid, b);
             if dfa.is_special_state(sid) {
                 if dfa.is_dead_state(sid) {
-                    return mask;
+                    return Walk::Settled(mask);
                 }
                 // A quit state answers all ones, and so does a match of
                 // every member: either way nothing can change any more.
                 mask |= self.matched(sid);
                 if mask == u64::MAX {
-                    return mask;
+                    return Walk::Settled(mask);
                 }
             }
         }
-        sid = match hay.get(end) {
-            Some(&b) => dfa.next_state(sid, b),
-            None => dfa.next_eoi_state(sid),
-        };
-        mask | self.matched(sid)
+        Walk::Reached(mask, sid)
     }
 
     /// [`pattern_mask`] of `sid`, from the table where it has the state.
@@ -230,6 +252,14 @@ impl Screen {
             None => pattern_mask(&self.dfa, sid),
         }
     }
+}
+
+/// Where a screen's walk over its window stopped.
+enum Walk {
+    /// The answer, whatever follows.
+    Settled(u64),
+    /// The window's end, with the members matched so far and the state.
+    Reached(u64, StateID),
 }
 
 /// The members matching in state `sid`, one bit per pattern; all ones in
@@ -386,11 +416,19 @@ mod tests {
                 let hay = text.as_bytes();
                 for start in 0..hay.len() {
                     for end in start..=hay.len() {
+                        let answer = s.matching(hay, start, end);
                         assert_eq!(
-                            s.matching(hay, start, end),
+                            answer,
                             matching_by_the_dfa(s, hay, start, end),
                             "{text:?} {start}..{end}"
                         );
+                        // A settled answer holds for every longer window.
+                        if let Some(settled) = s.settled(hay, start, end) {
+                            for later in end..=hay.len() {
+                                let full = matching_by_the_dfa(s, hay, start, later);
+                                assert_eq!(settled, full, "{text:?} {start}..{end}..{later}");
+                            }
+                        }
                     }
                 }
             }
