@@ -42,6 +42,9 @@ const SLICE: usize = 16 * 1024;
 enum Cand {
     /// Digit run, or `+`/`(` before a digit: number and postal detectors.
     Number,
+    /// A digit run the number screen has answered already (see
+    /// `number_candidate`): the members it lets through.
+    Screened(u64),
     /// `@` at this position: e-mail detectors.
     Email,
     Iban,
@@ -568,7 +571,7 @@ impl Scanner {
                 && (engine.number_min_digits == 0
                     || self.digit_count(pos) >= engine.number_min_digits)
             {
-                self.cands.push((pos, Cand::Number));
+                self.number_candidate(engine, pos);
             }
         }
         if class & C_AT != 0 {
@@ -576,6 +579,24 @@ impl Scanner {
         }
         if class & C_COLON != 0 {
             self.ipv6_candidate(pos);
+        }
+    }
+
+    /// Queues the number candidate at `pos`, with the number screen's
+    /// answer where the bytes in view settle it: most runs (dates, times,
+    /// amounts) pass no detector within a few bytes, and such a run is
+    /// not queued at all. The answer is the one evaluation would get: the
+    /// view keeps these bytes until then, and only grows at the end.
+    fn number_candidate(&mut self, engine: &Engine, pos: u64) {
+        let settled = engine.number_screen.as_ref().and_then(|screen| {
+            let s = (pos - self.base) as usize;
+            let end = (s + engine.max_token).min(self.vb.view.len());
+            screen.settled(&self.vb.view, s, end)
+        });
+        match settled {
+            Some(0) if engine.unscreened.is_empty() => {}
+            Some(mask) => self.cands.push((pos, Cand::Screened(mask))),
+            None => self.cands.push((pos, Cand::Number)),
         }
     }
 
@@ -686,7 +707,8 @@ impl Scanner {
 
     fn eval_candidate(&mut self, engine: &Engine, pos: u64, cand: Cand) -> Result<(), RedactError> {
         match cand {
-            Cand::Number => self.try_numbers(engine, pos)?,
+            Cand::Number => self.try_numbers(engine, pos, None)?,
+            Cand::Screened(mask) => self.try_numbers(engine, pos, Some(mask))?,
             Cand::Email => {
                 let start = self.local_part_start(pos);
                 if start < pos {
@@ -717,8 +739,14 @@ impl Scanner {
     }
 
     /// Tries the numeric detectors at a digit run: only those the number
-    /// screen lets through, or all of them when there is no screen.
-    fn try_numbers(&mut self, engine: &Engine, pos: u64) -> Result<(), RedactError> {
+    /// screen lets through (`screened`: its answer, if the candidate pass
+    /// had it), or all of them when there is no screen.
+    fn try_numbers(
+        &mut self,
+        engine: &Engine,
+        pos: u64,
+        screened: Option<u64>,
+    ) -> Result<(), RedactError> {
         // The run's digits are counted on first need: the screen turns most
         // runs (dates, times, amounts) away from every detector.
         let mut digits = None;
@@ -731,9 +759,11 @@ impl Scanner {
         for &d in &engine.unscreened {
             self.try_number(engine, d, &mut digits, pos)?;
         }
-        let s = (pos - self.base) as usize;
-        let end = (s + engine.max_token).min(self.vb.view.len());
-        let mask = screen.matching(&self.vb.view, s, end);
+        let mask = screened.unwrap_or_else(|| {
+            let s = (pos - self.base) as usize;
+            let end = (s + engine.max_token).min(self.vb.view.len());
+            screen.matching(&self.vb.view, s, end)
+        });
         // A member screened by its digit minimum passed it only if the run
         // has the digits, unless the screen was undecided (all ones).
         let gated = if mask == u64::MAX {

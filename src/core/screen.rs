@@ -27,6 +27,11 @@ pub(crate) struct Screen {
     /// Per state (by index): the members that match in it, so the walk
     /// reads one word at a match state instead of listing its patterns.
     matches: Vec<u64>,
+    /// The anchored start state when it is the same whatever byte comes
+    /// before (no member starts with a look-behind assertion such as `^`
+    /// or `\b`, and no byte is a quit byte): the walk then skips working
+    /// out the look-behind's start configuration, a third of a short walk.
+    start: Option<StateID>,
 }
 
 /// Largest screen DFA for a single pattern. Patterns with large Unicode
@@ -158,6 +163,7 @@ impl Screen {
             .ok()?;
         Some(Screen {
             matches: match_table(&dfa),
+            start: fixed_start(&dfa),
             dfa,
             members: members.iter().map(|&(d, _)| d).collect(),
         })
@@ -181,34 +187,61 @@ impl Screen {
     /// `start` and ending at or before `end` in `hay`. Bytes after `end`
     /// are only looked at for look-ahead, as a bounded search would.
     pub fn matching(&self, hay: &[u8], start: usize, end: usize) -> u64 {
+        match self.walk(hay, start, end) {
+            Walk::Settled(mask) => mask,
+            Walk::Reached(mask, sid) => {
+                let sid = match hay.get(end) {
+                    Some(&b) => self.dfa.next_state(sid, b),
+                    None => self.dfa.next_eoi_state(sid),
+                };
+                mask | self.matched(sid)
+            }
+        }
+    }
+
+    /// [`Screen::matching`]'s answer if the walk settles it before `end`
+    /// (a dead state, or every member matched), so that no byte from `end`
+    /// on, nor where the haystack ends, can change it: the answer for any
+    /// longer haystack with the same bytes up to `end`, and any end past it.
+    pub fn settled(&self, hay: &[u8], start: usize, end: usize) -> Option<u64> {
+        match self.walk(hay, start, end) {
+            Walk::Settled(mask) => Some(mask),
+            Walk::Reached(..) => None,
+        }
+    }
+
+    /// The DFA walk over `hay[start..end]`.
+    #[inline]
+    fn walk(&self, hay: &[u8], start: usize, end: usize) -> Walk {
         let dfa = &self.dfa;
-        let behind = start.checked_sub(1).map(|i| hay[i]);
-        let config = start::Config::new()
-            .anchored(Anchored::Yes)
-            .look_behind(behind);
-        let Ok(mut sid) = dfa.start_state(&config) else {
-            return u64::MAX;
+        let mut sid = match self.start {
+            Some(sid) => sid,
+            None => {
+                let config = start::Config::new()
+                    .anchored(Anchored::Yes)
+                    .look_behind(start.checked_sub(1).map(|i| hay[i]));
+                let Ok(sid) = dfa.start_state(&config) else {
+                    return Walk::Settled(u64::MAX);
+                };
+                sid
+            }
         };
         let mut mask = 0u64;
         for &b in &hay[start..end] {
             sid = dfa.next_state(sid, b);
             if dfa.is_special_state(sid) {
                 if dfa.is_dead_state(sid) {
-                    return mask;
+                    return Walk::Settled(mask);
                 }
                 // A quit state answers all ones, and so does a match of
                 // every member: either way nothing can change any more.
                 mask |= self.matched(sid);
                 if mask == u64::MAX {
-                    return mask;
+                    return Walk::Settled(mask);
                 }
             }
         }
-        sid = match hay.get(end) {
-            Some(&b) => dfa.next_state(sid, b),
-            None => dfa.next_eoi_state(sid),
-        };
-        mask | self.matched(sid)
+        Walk::Reached(mask, sid)
     }
 
     /// [`pattern_mask`] of `sid`, from the table where it has the state.
@@ -221,6 +254,14 @@ impl Screen {
     }
 }
 
+/// Where a screen's walk over its window stopped.
+enum Walk {
+    /// The answer, whatever follows.
+    Settled(u64),
+    /// The window's end, with the members matched so far and the state.
+    Reached(u64, StateID),
+}
+
 /// The members matching in state `sid`, one bit per pattern; all ones in
 /// the quit state (undecided: every member may match).
 fn pattern_mask(dfa: &dense::DFA<Vec<u32>>, sid: StateID) -> u64 {
@@ -231,6 +272,21 @@ fn pattern_mask(dfa: &dense::DFA<Vec<u32>>, sid: StateID) -> u64 {
         return 0;
     }
     (0..dfa.match_len(sid)).fold(0, |m, i| m | 1 << dfa.match_pattern(sid, i).as_usize())
+}
+
+/// The anchored start state of `dfa` if every look-behind (none, or any
+/// byte) gives the same one, with no error; `None` otherwise.
+fn fixed_start(dfa: &dense::DFA<Vec<u32>>) -> Option<StateID> {
+    let start = |behind: Option<u8>| {
+        let config = start::Config::new()
+            .anchored(Anchored::Yes)
+            .look_behind(behind);
+        dfa.start_state(&config).ok()
+    };
+    let sid = start(None)?;
+    (0..=255u8)
+        .all(|b| start(Some(b)) == Some(sid))
+        .then_some(sid)
 }
 
 /// [`pattern_mask`] of the dead and quit states and of the match states
@@ -360,16 +416,27 @@ mod tests {
                 let hay = text.as_bytes();
                 for start in 0..hay.len() {
                     for end in start..=hay.len() {
+                        let answer = s.matching(hay, start, end);
                         assert_eq!(
-                            s.matching(hay, start, end),
+                            answer,
                             matching_by_the_dfa(s, hay, start, end),
                             "{text:?} {start}..{end}"
                         );
+                        // A settled answer holds for every longer window.
+                        if let Some(settled) = s.settled(hay, start, end) {
+                            for later in end..=hay.len() {
+                                let full = matching_by_the_dfa(s, hay, start, later);
+                                assert_eq!(settled, full, "{text:?} {start}..{end}..{later}");
+                            }
+                        }
                     }
                 }
             }
         }
         assert_eq!(screens[2].matching(b"7", 0, 1), u64::MAX);
+        // Both ways to the start state are taken: `^` needs the look-behind.
+        assert!(screens[0].start.is_none());
+        assert!(screens[1].start.is_some());
     }
 
     #[test]
