@@ -360,14 +360,7 @@ fn same_key_under_different_parents_keeps_its_own_treatment() {
     let body = r#""a":{"x":"pnr 19811218-9876","body":"<b>pnr 811218&#45;9876</b>","y":"z"},"b":{"x":["pnr 19811218-9876","ok"],"body":"pnr 19811218-9876","y":"z"},"c":{"body":"pnr 811218&#45;9876"},"a":{"x":"pnr 19811218-9876","body":"<b>pnr 811218&#45;9876</b>"}"#;
     let want = r#"{"a":{"x":"pnr 19811218-9876","body":"<b>pnr [REDACTED:pnr]</b>"},"b":{"x":["pnr [REDACTED:pnr]","ok"],"body":"pnr 19811218-9876"},"c":{"body":"pnr 811218&#45;9876"},"a":{"x":"pnr 19811218-9876","body":"<b>pnr [REDACTED:pnr]</b>"}}"#;
     let filler: Vec<String> = (0..600).map(|i| format!(r#""k{i}":0"#)).collect();
-    let spec = StreamSpec {
-        format: Format::Json,
-        profile: "freshdesk",
-        method: "POST",
-        path: "/paths",
-        direction: Direction::Request,
-        audience: None,
-    };
+    let spec = paths_spec();
     for input in [
         format!("{{{body}}}"),
         format!(r#"{{"f":{{{}}},{body}}}"#, filler.join(",")),
@@ -395,6 +388,18 @@ fn same_key_under_different_parents_keeps_its_own_treatment() {
     assert_eq!(run("POST /paths", &format!("{{{body}}}")).unwrap(), want);
 }
 
+/// A request body to the `/paths` route of the test policy.
+fn paths_spec() -> StreamSpec<'static> {
+    StreamSpec {
+        format: Format::Json,
+        profile: "freshdesk",
+        method: "POST",
+        path: "/paths",
+        direction: Direction::Request,
+        audience: None,
+    }
+}
+
 /// Keys the key cache predicts (the member that followed last time) are
 /// read as keys read byte by byte (the same bodies fed one byte at a time,
 /// where no key is ever predicted): keys that extend or shorten the
@@ -404,14 +409,7 @@ fn same_key_under_different_parents_keeps_its_own_treatment() {
 #[test]
 fn predicted_keys_read_as_keys_read_byte_by_byte() {
     let keys = ["x", "body", "bod", "bodyx", r"b\u006fdy", "", "y"];
-    let spec = StreamSpec {
-        format: Format::Json,
-        profile: "freshdesk",
-        method: "POST",
-        path: "/paths",
-        direction: Direction::Request,
-        audience: None,
-    };
+    let spec = paths_spec();
     let rules = rules();
     let key = PseudonymKey::new(b"k".to_vec());
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;

@@ -1597,14 +1597,33 @@ mod tests {
 
     /// Redacts `text` as one plain-text body: the output and the findings.
     fn redact(engine: &Engine, text: &str) -> (Vec<u8>, Vec<Found>) {
+        redact_pieces(engine, Encoding::Plain, 0, &[text], false)
+    }
+
+    /// Redacts one value in `encoding` at raw offset `raw_offset`, fed in
+    /// `pieces`: with `unescaped`, pieces without a backslash take
+    /// `push_unescaped`, the others `push`.
+    fn redact_pieces(
+        engine: &Engine,
+        encoding: Encoding,
+        raw_offset: u64,
+        pieces: &[&str],
+        unescaped: bool,
+    ) -> (Vec<u8>, Vec<Found>) {
         let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
         let mut scanner = Scanner::new(engine);
         let ctx = FieldCtx::default();
-        scanner.reset(engine, &key, Encoding::Plain, 0, &ctx, "", false);
+        scanner.reset(engine, &key, encoding, raw_offset, &ctx, "v", false);
         let mut out = Vec::new();
-        scanner
-            .push(engine, &key, text.as_bytes(), &mut out)
+        for piece in pieces {
+            let raw = piece.as_bytes();
+            if unescaped && !raw.contains(&b'\\') {
+                scanner.push_unescaped(engine, &key, raw, &mut out)
+            } else {
+                scanner.push(engine, &key, raw, &mut out)
+            }
             .expect("push");
+        }
         scanner.finish(engine, &key, &mut out).expect("finish");
         let findings = scanner.findings.iter();
         (
@@ -1722,28 +1741,7 @@ must_match = ["bor på gatan 12345"]
     /// (read unmapped until the first escape); otherwise every piece takes
     /// `push` (mapped from the start).
     fn redact_json(engine: &Engine, pieces: &[&str], unescaped: bool) -> (Vec<u8>, Vec<Found>) {
-        let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
-        let mut scanner = Scanner::new(engine);
-        let ctx = FieldCtx::default();
-        scanner.reset(engine, &key, Encoding::Json, 7, &ctx, "v", false);
-        let mut out = Vec::new();
-        for piece in pieces {
-            let raw = piece.as_bytes();
-            if unescaped && !raw.contains(&b'\\') {
-                scanner.push_unescaped(engine, &key, raw, &mut out)
-            } else {
-                scanner.push(engine, &key, raw, &mut out)
-            }
-            .expect("push");
-        }
-        scanner.finish(engine, &key, &mut out).expect("finish");
-        let findings = scanner.findings.iter();
-        (
-            out,
-            findings
-                .map(|f| (f.detector.clone(), f.start, f.end))
-                .collect(),
-        )
+        redact_pieces(engine, Encoding::Json, 7, pieces, unescaped)
     }
 
     /// A JSON value read unmapped until its first escape is redacted as
