@@ -1135,7 +1135,6 @@ impl JsonRewriter {
         true
     }
 
-    /// Starts capturing a requester (or rule) field's value.
     /// Starts capturing the value that begins now if tagging wants it. A
     /// check inlined on every value; the work only when tagging is on.
     #[inline]
@@ -1145,6 +1144,7 @@ impl JsonRewriter {
         }
     }
 
+    /// Starts capturing a requester (or rule) field's value.
     fn start_capture(&mut self) {
         let rel = self.ticket_relative();
         if let (Some(t), Some((rel, _))) = (self.tagging.as_mut(), rel) {

@@ -18,6 +18,8 @@ pub mod redactor;
 pub mod ruleset;
 pub(crate) mod scanner;
 pub(crate) mod screen;
+#[cfg(test)]
+pub(crate) mod test_rng;
 
 pub use action::PseudonymKey;
 pub use error::{RedactError, RuleError, RuleErrors};

@@ -16,7 +16,7 @@ use toml::Spanned;
 
 use super::detect::gazetteer::Gazetteer;
 use super::detect::validate;
-use super::detect::{Detector, DetectorAction, Kind, StartStates};
+use super::detect::{Detector, DetectorAction, Kind};
 use super::engine::{is_word, Engine};
 use super::error::{RuleError, RuleErrors};
 use super::legal_basis::{LegalBasis, LegalBasisSpec};
@@ -552,7 +552,6 @@ impl Compiler {
                 ),
             );
         }
-        let fast = Detector::fast_dfa(d.pattern.get_ref(), kind);
         self.detectors.push(Detector {
             id: detector_id,
             description: d.description,
@@ -572,8 +571,7 @@ impl Compiler {
             value_fields: d.value_fields,
             action,
             first: Detector::first_bytes(d.pattern.get_ref()),
-            fast_starts: fast.as_ref().map(StartStates::of),
-            fast,
+            fast: Detector::fast_dfa(d.pattern.get_ref(), kind),
             captures: Detector::capture_engine(d.pattern.get_ref(), kind),
             value_split: Detector::value_split_of(d.pattern.get_ref(), kind),
         });

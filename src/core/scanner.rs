@@ -589,8 +589,7 @@ impl Scanner {
     /// view keeps these bytes until then, and only grows at the end.
     fn number_candidate(&mut self, engine: &Engine, pos: u64) {
         let settled = engine.number_screen.as_ref().and_then(|screen| {
-            let s = (pos - self.base) as usize;
-            let end = (s + engine.max_token).min(self.vb.view.len());
+            let (s, end) = self.screen_window(engine, pos);
             screen.settled(&self.vb.view, s, end)
         });
         match settled {
@@ -598,6 +597,15 @@ impl Scanner {
             Some(mask) => self.cands.push((pos, Cand::Screened(mask))),
             None => self.cands.push((pos, Cand::Number)),
         }
+    }
+
+    /// The view range the number screen reads for the run at `pos`: up to
+    /// `max_token` bytes. The candidate pass and evaluation both take it
+    /// from here, so an answer the candidate pass settles is the one
+    /// evaluation would get.
+    fn screen_window(&self, engine: &Engine, pos: u64) -> (usize, usize) {
+        let s = (pos - self.base) as usize;
+        (s, (s + engine.max_token).min(self.vb.view.len()))
     }
 
     /// Queues the IPv6 candidate the colon at `colon` implies: a word of one
@@ -760,8 +768,7 @@ impl Scanner {
             self.try_number(engine, d, &mut digits, pos)?;
         }
         let mask = screened.unwrap_or_else(|| {
-            let s = (pos - self.base) as usize;
-            let end = (s + engine.max_token).min(self.vb.view.len());
+            let (s, end) = self.screen_window(engine, pos);
             screen.matching(&self.vb.view, s, end)
         });
         // A member screened by its digit minimum passed it only if the run
@@ -1296,11 +1303,10 @@ impl CapState {
         group: Option<usize>,
     ) -> Option<(Range<usize>, Range<usize>)> {
         let s = input.start();
-        let fast = det.fast.as_ref().zip(det.fast_starts.as_ref());
-        if let (Some(g), Some(split), Some((dfa, starts))) = (group, &det.value_split, fast) {
+        if let (Some(g), Some(split), Some(fast)) = (group, &det.value_split, &det.fast) {
             // The DFA finds the match, the split its `value` group; only a
             // split that stays open needs the capture engine.
-            if let Some(found) = detect::match_end(dfa, starts, input.haystack(), s, input.end()) {
+            if let Some(found) = detect::match_end(fast, input.haystack(), s, input.end()) {
                 let end = found?;
                 return match split.value_start(input.haystack(), s, end) {
                     Some(vs) => Some((s..end, vs..end)),
@@ -1314,14 +1320,12 @@ impl CapState {
             // a DFA walk and then a capture walk over the same bytes.
             return self.resolve(det, input, g);
         }
-        let fast_end = match fast {
-            Some((dfa, starts)) => {
-                match detect::match_end(dfa, starts, input.haystack(), s, input.end()) {
-                    Some(Some(end)) => Some(end),
-                    Some(None) => return None,
-                    None => None,
-                }
-            }
+        let fast_end = match &det.fast {
+            Some(fast) => match detect::match_end(fast, input.haystack(), s, input.end()) {
+                Some(Some(end)) => Some(end),
+                Some(None) => return None,
+                None => None,
+            },
             None => None,
         };
         match (group, fast_end) {
@@ -1413,6 +1417,7 @@ mod tests {
     use super::*;
     use crate::core::ruleset::{RuleSource, Ruleset};
     use crate::core::screen::{Screen, SCREEN_LIMIT};
+    use crate::core::test_rng::xorshift;
 
     /// The run table classifies every byte as the range tests it replaces.
     #[test]
@@ -1448,9 +1453,7 @@ mod tests {
         assert!(digit_gate(1).is_none() && digit_gate(RUN_WINDOW / 3 + 1).is_none());
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..2000 {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
+            xorshift(&mut state);
             // Mostly digits, with separator streaks of one to three.
             let len = (state >> 58) as usize + 8;
             let hay: Vec<u8> = (0..len)
@@ -1483,9 +1486,7 @@ mod tests {
     fn hits_ending_by_agrees_with_partition_point() {
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..300 {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
+            xorshift(&mut state);
             let len = (state >> 59) as usize * 2;
             let mut end = 0;
             let hits: Vec<Hit> = (0..len)

@@ -14,9 +14,11 @@
 
 use regex_automata::dfa::{dense, Automaton, StartKind};
 use regex_automata::util::primitives::StateID;
-use regex_automata::util::{start, syntax};
-use regex_automata::{Anchored, MatchKind};
+use regex_automata::util::syntax;
+use regex_automata::MatchKind;
 use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition};
+
+use super::detect::StartStates;
 
 /// One DFA over up to 64 detector patterns; pattern `i` is `members[i]`.
 #[derive(Debug)]
@@ -27,10 +29,11 @@ pub(crate) struct Screen {
     /// Per state (by index): the members that match in it, so the walk
     /// reads one word at a match state instead of listing its patterns.
     matches: Vec<u64>,
-    /// The anchored start state when it is the same whatever byte comes
-    /// before (no member starts with a look-behind assertion such as `^`
-    /// or `\b`, and no byte is a quit byte): the walk then skips working
-    /// out the look-behind's start configuration, a third of a short walk.
+    /// The anchored start states by the byte before the candidate.
+    starts: StartStates,
+    /// [`StartStates::fixed`]: where no member starts with a look-behind
+    /// assertion (as no number detector does), the walk does not even look
+    /// at the byte before, a third of a short walk.
     start: Option<StateID>,
 }
 
@@ -161,9 +164,11 @@ impl Screen {
             .syntax(syntax::Config::new().utf8(false))
             .build_many(&patterns)
             .ok()?;
+        let starts = StartStates::of(&dfa);
         Some(Screen {
             matches: match_table(&dfa),
-            start: fixed_start(&dfa),
+            start: starts.fixed(),
+            starts,
             dfa,
             members: members.iter().map(|&(d, _)| d).collect(),
         })
@@ -214,17 +219,8 @@ impl Screen {
     #[inline]
     fn walk(&self, hay: &[u8], start: usize, end: usize) -> Walk {
         let dfa = &self.dfa;
-        let mut sid = match self.start {
-            Some(sid) => sid,
-            None => {
-                let config = start::Config::new()
-                    .anchored(Anchored::Yes)
-                    .look_behind(start.checked_sub(1).map(|i| hay[i]));
-                let Ok(sid) = dfa.start_state(&config) else {
-                    return Walk::Settled(u64::MAX);
-                };
-                sid
-            }
+        let Some(mut sid) = self.start.or_else(|| self.starts.at(hay, start)) else {
+            return Walk::Settled(u64::MAX);
         };
         let mut mask = 0u64;
         for &b in &hay[start..end] {
@@ -274,21 +270,6 @@ fn pattern_mask(dfa: &dense::DFA<Vec<u32>>, sid: StateID) -> u64 {
     (0..dfa.match_len(sid)).fold(0, |m, i| m | 1 << dfa.match_pattern(sid, i).as_usize())
 }
 
-/// The anchored start state of `dfa` if every look-behind (none, or any
-/// byte) gives the same one, with no error; `None` otherwise.
-fn fixed_start(dfa: &dense::DFA<Vec<u32>>) -> Option<StateID> {
-    let start = |behind: Option<u8>| {
-        let config = start::Config::new()
-            .anchored(Anchored::Yes)
-            .look_behind(behind);
-        dfa.start_state(&config).ok()
-    };
-    let sid = start(None)?;
-    (0..=255u8)
-        .all(|b| start(Some(b)) == Some(sid))
-        .then_some(sid)
-}
-
 /// [`pattern_mask`] of the dead and quit states and of the match states
 /// after them (a dense DFA numbers its match states right after those two;
 /// a state missing from the table is looked up by [`pattern_mask`]).
@@ -304,6 +285,8 @@ fn match_table(dfa: &dense::DFA<Vec<u32>>) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use regex_automata::util::start;
+    use regex_automata::Anchored;
 
     #[test]
     fn reports_exactly_the_patterns_that_can_match() {

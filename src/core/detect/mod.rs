@@ -107,9 +107,7 @@ pub struct Detector {
     /// A fully compiled anchored DFA for the pattern, when it fits: it
     /// answers "is there a match here, and where does it end" in a few
     /// nanoseconds, so most candidates never reach the general regex engine.
-    pub fast: Option<dense::DFA<Vec<u32>>>,
-    /// The start states of `fast`, worked out once.
-    pub fast_starts: Option<StartStates>,
+    pub fast: Option<AnchoredDfa>,
     /// The engine that resolves the `value` group on a matched span, for
     /// patterns that have one (see [`CaptureEngine`]).
     pub captures: Option<CaptureEngine>,
@@ -201,7 +199,7 @@ impl Detector {
     }
 
     /// Builds the anchored dense DFA for an anchored kind, if it stays small.
-    pub fn fast_dfa(pattern: &str, kind: Kind) -> Option<dense::DFA<Vec<u32>>> {
+    pub fn fast_dfa(pattern: &str, kind: Kind) -> Option<AnchoredDfa> {
         if kind == Kind::Scan {
             return None;
         }
@@ -215,6 +213,7 @@ impl Detector {
             .syntax(syntax::Config::new().utf8(false))
             .build(pattern)
             .ok()
+            .map(AnchoredDfa::new)
     }
 
     /// Builds the capture engine for a pattern with a `value` group (see
@@ -263,12 +262,12 @@ impl Detector {
 /// without its set-up, which costs as much as the walk itself on the short
 /// matches of an anchored detector. `None` if the DFA gives up.
 pub(crate) fn match_end(
-    dfa: &dense::DFA<Vec<u32>>,
-    starts: &StartStates,
+    fast: &AnchoredDfa,
     hay: &[u8],
     from: usize,
     to: usize,
 ) -> Option<Option<usize>> {
+    let AnchoredDfa { dfa, starts } = fast;
     let mut sid = starts.at(hay, from)?;
     // The last match end so far, `to + 1` for none: a plain index keeps
     // the loop in registers (an `Option` made it copy them at each byte).
@@ -327,25 +326,52 @@ impl StartStates {
     }
 
     /// The anchored start state at `from`, after the byte before it.
-    fn at(&self, hay: &[u8], from: usize) -> Option<StateID> {
+    pub(crate) fn at(&self, hay: &[u8], from: usize) -> Option<StateID> {
         let behind = from.checked_sub(1).map_or(256, |i| usize::from(hay[i]));
         self.by_behind[behind]
     }
+
+    /// The start state if it is the same whatever comes before (no
+    /// look-behind assertion such as `^` or `\b`, no quit byte), so a walk
+    /// need not look at the byte before at all.
+    pub(crate) fn fixed(&self) -> Option<StateID> {
+        let first = self.by_behind[0]?;
+        self.by_behind
+            .iter()
+            .all(|&s| s == Some(first))
+            .then_some(first)
+    }
 }
 
-/// Runs `dfa` (with its start states `starts`) anchored at `from` up to
-/// `to` and calls `at_end` with every `i` in `from..=to` at which a match
-/// ends (the bytes after `to` still decide look-ahead). Stops early where
-/// the DFA dies or `at_end` says `None`; `None` if the DFA gives up (a quit
-/// byte) or `at_end` said so.
+/// An anchored dense DFA with its start states (see [`StartStates`]): the
+/// two are built together and always used together.
+#[derive(Debug)]
+pub struct AnchoredDfa {
+    pub dfa: dense::DFA<Vec<u32>>,
+    starts: StartStates,
+}
+
+impl AnchoredDfa {
+    pub fn new(dfa: dense::DFA<Vec<u32>>) -> AnchoredDfa {
+        AnchoredDfa {
+            starts: StartStates::of(&dfa),
+            dfa,
+        }
+    }
+}
+
+/// Runs `fast` anchored at `from` up to `to` and calls `at_end` with every
+/// `i` in `from..=to` at which a match ends (the bytes after `to` still
+/// decide look-ahead). Stops early where the DFA dies or `at_end` says
+/// `None`; `None` if the DFA gives up (a quit byte) or `at_end` said so.
 pub(crate) fn walk(
-    dfa: &dense::DFA<Vec<u32>>,
-    starts: &StartStates,
+    fast: &AnchoredDfa,
     hay: &[u8],
     from: usize,
     to: usize,
     mut at_end: impl FnMut(usize) -> Option<()>,
 ) -> Option<()> {
+    let AnchoredDfa { dfa, starts } = fast;
     let mut sid = starts.at(hay, from)?;
     // A dense DFA reports a match one byte late: the state reached on the
     // byte at `i` says whether a match ends at `i`.

@@ -1671,13 +1671,7 @@ pub fn street_address(candidate: &str, _: &Gazetteer) -> bool {
 mod tests {
     use super::*;
 
-    /// One step of a xorshift generator: the deterministic pseudo-random
-    /// inputs of the differential tests below.
-    fn xorshift(state: &mut u64) {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-    }
+    use crate::core::test_rng::xorshift;
 
     // ---- fixtures and check-digit helpers (computed, not remembered) ----
 

@@ -18,7 +18,7 @@ use regex_automata::util::syntax;
 use regex_automata::MatchKind;
 use regex_syntax::hir::{Hir, HirKind};
 
-use super::{walk, StartStates};
+use super::{walk, AnchoredDfa};
 
 /// The two halves of a pattern that ends in its `value` group, each as an
 /// anchored DFA reporting every match end, with its start states looked up
@@ -27,11 +27,9 @@ use super::{walk, StartStates};
 #[derive(Debug)]
 pub struct ValueSplit {
     /// The part before the group.
-    before: dense::DFA<Vec<u32>>,
-    before_starts: StartStates,
+    before: AnchoredDfa,
     /// The group itself.
-    value: dense::DFA<Vec<u32>>,
-    value_starts: StartStates,
+    value: AnchoredDfa,
 }
 
 impl ValueSplit {
@@ -53,13 +51,9 @@ impl ValueSplit {
         if group.name.as_deref() != Some("value") {
             return None;
         }
-        let before = all_ends_dfa(&Hir::concat(before))?;
-        let value = all_ends_dfa(&group.sub)?;
         Some(ValueSplit {
-            before_starts: StartStates::of(&before),
-            before,
-            value_starts: StartStates::of(&value),
-            value,
+            before: AnchoredDfa::new(all_ends_dfa(&Hir::concat(before))?),
+            value: AnchoredDfa::new(all_ends_dfa(&group.sub)?),
         })
     }
 
@@ -69,7 +63,7 @@ impl ValueSplit {
         // Usually `P` ends at one place only ("hej" then spaces then a
         // capital): that is the split, and `V` need not be walked.
         let (mut first, mut ends) = (None, 0);
-        let whole = walk(&self.before, &self.before_starts, hay, s, e, |x| {
+        let whole = walk(&self.before, hay, s, e, |x| {
             first.get_or_insert(x);
             ends += 1;
             (ends < 2).then_some(())
@@ -82,7 +76,7 @@ impl ValueSplit {
             return None;
         }
         let mut found = None;
-        walk(&self.before, &self.before_starts, hay, s, e, |x| {
+        walk(&self.before, hay, s, e, |x| {
             match self.value_ends_at(hay, x, e) {
                 Some(false) => Some(()),
                 Some(true) if found.is_none() => {
@@ -99,7 +93,7 @@ impl ValueSplit {
     /// Whether `V` matches exactly `[x, e)`; `None` if its DFA gave up.
     fn value_ends_at(&self, hay: &[u8], x: usize, e: usize) -> Option<bool> {
         let mut hit = false;
-        walk(&self.value, &self.value_starts, hay, x, e, |i| {
+        walk(&self.value, hay, x, e, |i| {
             hit |= i == e;
             Some(())
         })?;
@@ -125,7 +119,7 @@ fn all_ends_dfa(hir: &Hir) -> Option<dense::DFA<Vec<u32>>> {
 #[cfg(test)]
 mod tests {
     use super::ValueSplit;
-    use crate::core::detect::{match_end, Detector, Kind, StartStates};
+    use crate::core::detect::{match_end, Detector, Kind};
     use regex_automata::dfa::Automaton as _;
     use regex_automata::{Anchored, Input};
 
@@ -187,7 +181,6 @@ mod tests {
         for pattern in SPLIT {
             let regex = Detector::compile_pattern(pattern, Kind::Keyword).expect("compiles");
             let fast = Detector::fast_dfa(pattern, Kind::Keyword).expect("small DFA");
-            let starts = StartStates::of(&fast);
             let split = ValueSplit::build(pattern).expect("ends in its value group");
             let group = regex
                 .group_info()
@@ -197,8 +190,9 @@ mod tests {
             for hay in &hays {
                 for s in 0..=hay.len() {
                     let input = Input::new(hay).range(s..).anchored(Anchored::Yes);
-                    let walked = match_end(&fast, &starts, hay, s, hay.len());
+                    let walked = match_end(&fast, hay, s, hay.len());
                     let searched = fast
+                        .dfa
                         .try_search_fwd(&input)
                         .ok()
                         .map(|m| m.map(|m| m.offset()));
