@@ -354,6 +354,10 @@ pub(crate) struct JsonRewriter {
     num_start: u64,
     /// Output of a scanned number, reused.
     num_text: Vec<u8>,
+    /// The key path of a scanned string value whose scanner is not started
+    /// yet: it starts at the value's first run of content, which for most
+    /// values is all of it (see [`Self::scan_run`]).
+    unstarted_scan: Option<Node>,
     scanner: Scanner,
     b64: B64Inspector,
     hasher: Option<Pseudonymizer>,
@@ -446,6 +450,7 @@ impl JsonRewriter {
             num: Vec::new(),
             num_start: 0,
             num_text: Vec::new(),
+            unstarted_scan: None,
             scanner: Scanner::new(engine),
             b64: B64Inspector::default(),
             hasher: None,
@@ -1281,24 +1286,7 @@ impl JsonRewriter {
                 self.value_sink = sink;
                 self.esc = 0;
                 self.write(sink, b"\"", out);
-                if sink == Sink::Scan {
-                    let node = self.resolve_value(engine);
-                    let r = self.cache.resolution(node);
-                    let enc = if r.html {
-                        Encoding::JsonHtml
-                    } else {
-                        Encoding::Json
-                    };
-                    self.scanner.reset(
-                        engine,
-                        &self.key,
-                        enc,
-                        at + 1,
-                        &r.field,
-                        &self.path.display,
-                        self.mode == Mode::Shadow,
-                    );
-                }
+                self.unstarted_scan = (sink == Sink::Scan).then(|| self.resolve_value(engine));
                 if sink == Sink::Base64 {
                     let path = self.display_path();
                     let refuse = self.policy.attachments == Attachments::Refuse;
@@ -1398,9 +1386,12 @@ impl JsonRewriter {
         } = self.string_run(chunk, i)?;
         let run = &chunk[i..end];
         self.capture_bytes(run);
+        let mut scanned_whole = false;
         match self.value_sink {
-            Sink::Scan if !escaped => self.scanner.push_unescaped(engine, &self.key, run, out)?,
-            Sink::Scan => self.scanner.push(engine, &self.key, run, out)?,
+            Sink::Scan => {
+                let at = self.offset + i as u64;
+                scanned_whole = self.scan_run(engine, run, at, closed, escaped, out)?;
+            }
             Sink::Base64 => {
                 let field = engine.field_ctx(self.last_key()).into_owned();
                 let mut cx = B64Ctx {
@@ -1417,7 +1408,9 @@ impl JsonRewriter {
             return Ok(end);
         }
         if self.value_sink == Sink::Scan {
-            self.scanner.finish(engine, &self.key, out)?;
+            if !scanned_whole {
+                self.scanner.finish(engine, &self.key, out)?;
+            }
             self.findings.append(&mut self.scanner.findings);
         }
         if self.value_sink == Sink::Base64 {
@@ -1436,6 +1429,46 @@ impl JsonRewriter {
         self.end_capture(true);
         self.end_value(out);
         Ok(end + 1)
+    }
+
+    /// Sends a run of a scanned string value, at raw offset `at`, to the
+    /// scanner, starting it at the value's first run; returns whether the
+    /// run was the whole value and is redacted already (see
+    /// [`Scanner::scan_short_value`]), so the scanner is not to be
+    /// finished.
+    fn scan_run(
+        &mut self,
+        engine: &Engine,
+        run: &[u8],
+        at: u64,
+        closed: bool,
+        escaped: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, RedactError> {
+        if let Some(node) = self.unstarted_scan.take() {
+            let r = self.cache.resolution(node);
+            let shadow = self.mode == Mode::Shadow;
+            let (key, path) = (&self.key, self.path.display.as_str());
+            let whole_value = closed && !escaped;
+            if whole_value && !r.html && r.field.whole.is_none() && run.len() < engine.max_token {
+                let scanner = &mut self.scanner;
+                scanner.scan_short_value(engine, key, at, &r.field, path, shadow, run, out)?;
+                return Ok(true);
+            }
+            let enc = if r.html {
+                Encoding::JsonHtml
+            } else {
+                Encoding::Json
+            };
+            self.scanner
+                .reset(engine, key, enc, at, &r.field, path, shadow);
+        }
+        if escaped {
+            self.scanner.push(engine, &self.key, run, out)?;
+        } else {
+            self.scanner.push_unescaped(engine, &self.key, run, out)?;
+        }
+        Ok(false)
     }
 
     fn end_number(&mut self, engine: &Engine, out: &mut Vec<u8>) -> Result<(), RedactError> {

@@ -178,11 +178,29 @@ impl Scanner {
         // copy of the raw bytes and no raw map.
         let mapped_from_start = encoding.is_mapped() && encoding != Encoding::Json;
         self.vb.clear(mapped_from_start);
+        self.decoder.reset(encoding);
+        self.start_value(encoding, raw_offset, ctx, path, shadow);
+        if let Some(d) = ctx.whole {
+            let hasher = matches!(engine.detectors[d as usize].action, DetectorAction::Hash)
+                .then(|| key.hasher());
+            self.whole = Some((d, hasher, false));
+        }
+    }
+
+    /// What [`Self::reset`] and [`Self::scan_short_value`] both set: all
+    /// but the view and the decoder (and no whole-value detector yet).
+    fn start_value(
+        &mut self,
+        encoding: Encoding,
+        raw_offset: u64,
+        ctx: &FieldCtx,
+        path: &str,
+        shadow: bool,
+    ) {
         self.base = 0;
         self.raw.clear();
         self.raw_base = raw_offset;
         self.raw_end = raw_offset;
-        self.decoder.reset(encoding);
         self.encoding = encoding;
         self.ac_state = self.ac_start;
         self.discovered = 0;
@@ -198,11 +216,6 @@ impl Scanner {
         // Set in place: assigning a whole `Option` would copy the (large)
         // hasher slot for every value.
         self.whole = None;
-        if let Some(d) = ctx.whole {
-            let hasher = matches!(engine.detectors[d as usize].action, DetectorAction::Hash)
-                .then(|| key.hasher());
-            self.whole = Some((d, hasher, false));
-        }
         // Field by field: keeps the allocation.
         self.ctx.context_ok.clone_from(&ctx.context_ok);
         self.ctx.whole = ctx.whole;
@@ -210,6 +223,47 @@ impl Scanner {
         self.path.push_str(path);
         self.finding_path = None;
         self.shadow = shadow;
+    }
+
+    /// Redacts a whole JSON string value the tokenizer has read in one
+    /// piece (`raw`, at raw offset `raw_offset`): [`Self::reset`] for
+    /// [`Encoding::Json`], [`Self::push_unescaped`] and [`Self::finish`] in
+    /// one, for a value with no backslash, shorter than `max_token` and
+    /// with no whole-value detector (`ctx.whole`), as most are. Such bytes
+    /// decode to themselves and `push` decides nothing before `max_token`
+    /// bytes are buffered: the view is `raw` as it is, with no decoder and
+    /// no raw map, and one pass at the end decides it all, as the three
+    /// calls would.
+    #[allow(clippy::too_many_arguments)]
+    pub fn scan_short_value(
+        &mut self,
+        engine: &Engine,
+        key: &PseudonymKey,
+        raw_offset: u64,
+        ctx: &FieldCtx,
+        path: &str,
+        shadow: bool,
+        raw: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), RedactError> {
+        debug_assert!(ctx.whole.is_none() && raw.len() < engine.max_token && !raw.contains(&b'\\'));
+        self.vb.clear(false);
+        self.vb.view.extend_from_slice(raw);
+        self.start_value(Encoding::Json, raw_offset, ctx, path, shadow);
+        self.raw_end = raw_offset + raw.len() as u64;
+        let len = self.len();
+        if len > 0 {
+            self.discover(engine, len);
+        }
+        // Most short values (types, tags, codes) hold no candidate: with
+        // none and no `scan` detector, nothing is decided, and the value is
+        // its own output.
+        if self.cands.is_empty() && engine.kind(Kind::Scan).is_empty() {
+            out.extend_from_slice(raw);
+            self.emitted = len;
+            return Ok(());
+        }
+        self.process(engine, key, true, out)
     }
 
     /// Feeds raw bytes; redacted output is appended to `out`.
@@ -1778,6 +1832,72 @@ must_match = ["bor på gatan 12345"]
         let (out, found) = redact_json(engine, &[whole.as_str()], false);
         assert_ne!(out, whole.as_bytes());
         assert!(found.len() > 400);
+    }
+
+    /// A short JSON value scanned whole redacts as the general path does
+    /// (`reset`, `push_unescaped`, `finish`): same output, same findings,
+    /// for rule examples with random text around them, in fields that
+    /// bring context or none, reported or not, with both scanners reused
+    /// from value to value.
+    #[test]
+    fn short_values_scanned_whole_redact_as_pushed_ones() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
+        let (mut general, mut whole) = (Scanner::new(engine), Scanner::new(engine));
+        let around = [
+            "",
+            " ",
+            "Anna ",
+            "tel ",
+            "070-123 45 67",
+            "x@y.se",
+            "é ",
+            "12 ",
+            ", ",
+            "CPR ",
+        ];
+        let fields = ["v", "phone", "email", "personnummer", "name"];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut seen_findings = 0;
+        for ex in rules.examples() {
+            for _ in 0..6 {
+                xorshift(&mut state);
+                let pick = |k: u64| around[(k % around.len() as u64) as usize];
+                let text = format!("{}{}{}", pick(state), ex.text, pick(state >> 8));
+                let raw = text.as_bytes();
+                let ctx = engine.field_ctx(fields[(state >> 16) as usize % fields.len()]);
+                let shadow = state >> 24 & 1 == 1;
+                if raw.contains(&b'\\') || raw.len() >= engine.max_token || ctx.whole.is_some() {
+                    continue;
+                }
+                general.reset(engine, &key, Encoding::Json, 7, &ctx, "v", shadow);
+                let mut want = Vec::new();
+                let want = general
+                    .push_unescaped(engine, &key, raw, &mut want)
+                    .and_then(|()| general.finish(engine, &key, &mut want))
+                    .map(|()| want);
+                let mut got = Vec::new();
+                let got = whole
+                    .scan_short_value(engine, &key, 7, &ctx, "v", shadow, raw, &mut got)
+                    .map(|()| got);
+                assert_eq!(
+                    format!("{got:?}"),
+                    format!("{want:?}"),
+                    "{text:?} in {ctx:?}"
+                );
+                let found = |s: &mut Scanner| {
+                    let f = std::mem::take(&mut s.findings);
+                    f.into_iter()
+                        .map(|f| (f.detector, f.path, f.start, f.end, f.action))
+                        .collect::<Vec<_>>()
+                };
+                let want = found(&mut general);
+                seen_findings += want.len();
+                assert_eq!(found(&mut whole), want, "{text:?}");
+            }
+        }
+        assert!(seen_findings > 100, "{seen_findings} findings");
     }
 
     #[test]
