@@ -742,6 +742,11 @@ impl JsonRewriter {
         let b = chunk[i];
         if is_ws(b) {
             self.whitespace(b, out);
+            // One space after a `,` or `:` (as `json.dumps` writes them)
+            // runs on into what follows rather than taking a step of its own.
+            if self.runs_on(chunk, i) && !is_ws(chunk[i + 1]) {
+                return self.step(engine, chunk, i + 1, out);
+            }
             return Ok(i + 1);
         }
         match self.st {
@@ -814,8 +819,9 @@ impl JsonRewriter {
     /// comma): when that starts in this chunk and the body is not
     /// [hooked](Self::hooked) (those steps are checked one by one). Saves
     /// round trips to `push` on the common path from a comma to the next
-    /// value's content; the chain is at most comma, key, colon, value,
-    /// content deep (a value's end never runs on).
+    /// value's content; the chain is at most comma, space, key, colon,
+    /// space, value, content deep (a value's end never runs on, and a
+    /// space only into a byte that is not one).
     fn runs_on(&self, chunk: &[u8], i: usize) -> bool {
         i + 1 < chunk.len() && !self.hooked()
     }
