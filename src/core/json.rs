@@ -18,7 +18,9 @@ use super::policy::{Attachments, FieldAction, FieldPolicy, Mode};
 use super::ruleset::Settings;
 use super::scanner::{json_escape, Scanner};
 
+mod inert;
 mod key_cache;
+use inert::{InertValues, INERT_SLOTS};
 use key_cache::{KeyCache, Node, Resolved, ROOT};
 
 /// Longest member value (`tags`, custom fields) held back for merging.
@@ -358,6 +360,8 @@ pub(crate) struct JsonRewriter {
     /// yet: it starts at the value's first run of content, which for most
     /// values is all of it (see [`Self::scan_run`]).
     unstarted_scan: Option<Node>,
+    /// Short values scanned before that came out as they were.
+    inert: InertValues,
     scanner: Scanner,
     b64: B64Inspector,
     hasher: Option<Pseudonymizer>,
@@ -451,6 +455,7 @@ impl JsonRewriter {
             num_start: 0,
             num_text: Vec::new(),
             unstarted_scan: None,
+            inert: InertValues::new(INERT_SLOTS),
             scanner: Scanner::new(engine),
             b64: B64Inspector::default(),
             hasher: None,
@@ -1457,8 +1462,19 @@ impl JsonRewriter {
             let (key, path) = (&self.key, self.path.display.as_str());
             let whole_value = closed && !escaped;
             if whole_value && !r.html && r.field.whole.is_none() && run.len() < engine.max_token {
+                // An uncached key path (`None`) has no lasting identity.
+                if node.is_some_and(|n| self.inert.contains(n, run)) {
+                    out.extend_from_slice(run);
+                    return Ok(true);
+                }
+                let from = out.len();
                 let scanner = &mut self.scanner;
                 scanner.scan_short_value(engine, key, at, &r.field, path, shadow, run, out)?;
+                if let Some(n) = node {
+                    if scanner.findings.is_empty() && out[from..] == *run {
+                        self.inert.insert(n, run);
+                    }
+                }
                 return Ok(true);
             }
             let enc = if r.html {
@@ -1719,7 +1735,81 @@ fn push_lossy(raw: &[u8], s: &mut String) {
 
 #[cfg(test)]
 mod tests {
-    use super::string_stop;
+    use super::*;
+    use crate::core::scanner::tests::shipped_rules;
+    use crate::core::test_rng::xorshift;
+
+    /// Output and findings of `body` fed in pieces of `piece` bytes, with
+    /// an inert-value table of `slots` slots.
+    fn rewrite(body: &[u8], piece: usize, slots: usize) -> (Vec<u8>, Vec<Finding>) {
+        let rules = shipped_rules();
+        let (engine, policy) = (&rules.engine, Arc::new(FieldPolicy::scan_all()));
+        let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
+        let mut rw = JsonRewriter::new(engine, &rules.settings, policy, key, false);
+        rw.inert = InertValues::new(slots);
+        let mut out = Vec::new();
+        for chunk in body.chunks(piece) {
+            rw.push(engine, chunk, &mut out).expect("push");
+        }
+        rw.finish(engine, &mut out).expect("finish");
+        (out, std::mem::take(&mut rw.findings))
+    }
+
+    /// A body whose short values repeat, at the same key path and at
+    /// others (which bring other context), redacts with the inert-value
+    /// table as it does without: same output, same findings, whether the
+    /// body comes whole or in pieces.
+    #[test]
+    fn remembered_inert_values_redact_as_scanned_ones() {
+        let rules = shipped_rules();
+        let mut values: Vec<String> = ["Question", "lms", "LMS Pro", "open", "", "Anna", "12"]
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        values.extend(
+            rules
+                .examples()
+                .iter()
+                .map(|ex| ex.text.clone())
+                .filter(|t| t.len() <= 2 * inert::INERT_MAX),
+        );
+        let keys = [
+            "type",
+            "phone",
+            "email",
+            "name",
+            "tags",
+            "personnummer",
+            "cpr",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut body = String::from("[");
+        for t in 0..400 {
+            body.push_str(if t == 0 { "{" } else { ",{" });
+            for m in 0..3 {
+                xorshift(&mut state);
+                let key = keys[(state % keys.len() as u64) as usize];
+                // Few distinct values, so most repeat.
+                let value = &values[(state >> 8) as usize % values.len().min(12 + t / 8)];
+                let value = serde_json::to_string(value).expect("a string");
+                body.push_str(&format!(
+                    "{}\"{key}{m}\":{value}",
+                    if m > 0 { "," } else { "" }
+                ));
+            }
+            body.push('}');
+        }
+        body.push(']');
+        let want = rewrite(body.as_bytes(), body.len(), 0);
+        assert!(want.1.len() > 50, "{} findings", want.1.len());
+        for piece in [body.len(), 1000, 61, 7] {
+            assert_eq!(
+                rewrite(body.as_bytes(), piece, INERT_SLOTS),
+                want,
+                "pieces of {piece}"
+            );
+        }
+    }
 
     /// The block-and-word search agrees with a plain byte loop for every
     /// byte value at every position, among fillers of all non-stop bytes

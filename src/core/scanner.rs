@@ -1467,7 +1467,7 @@ fn json_escape_byte(b: u8, out: &mut Vec<u8>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::core::ruleset::{RuleSource, Ruleset};
     use crate::core::screen::{Screen, SCREEN_LIMIT};
@@ -1563,7 +1563,9 @@ mod tests {
     }
 
     /// The shipped detector rules, compiled in (no file I/O in the core).
-    fn shipped_rules() -> Ruleset {
+    /// The shipped detectors (and default settings), for tests here and
+    /// in the JSON rewriter.
+    pub(crate) fn shipped_rules() -> Ruleset {
         let files = [
             (
                 "addresses.toml",
