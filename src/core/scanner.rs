@@ -876,6 +876,20 @@ impl Scanner {
         let Some(context) = early.or_else(|| self.context_allows(engine, d, vs)) else {
             return Ok(());
         };
+        let found = Match {
+            start: vs,
+            neg_len: -((ve - vs) as i64),
+            without_context: !context,
+            det: d,
+            end: ve,
+        };
+        if self
+            .pending
+            .last()
+            .is_some_and(|last| outranks(last, &found))
+        {
+            return Ok(());
+        }
         if let Some(validate) = det.validator {
             let Ok(text) = std::str::from_utf8(&self.vb.view[value.clone()]) else {
                 return Ok(());
@@ -884,13 +898,7 @@ impl Scanner {
                 return Ok(());
             }
         }
-        self.pending.push(Match {
-            start: vs,
-            neg_len: -((ve - vs) as i64),
-            without_context: !context,
-            det: d,
-            end: ve,
-        });
+        self.pending.push(found);
         Ok(())
     }
 
@@ -1382,6 +1390,16 @@ impl CapState {
     }
 }
 
+/// Whether match `found` can never be accepted because `queued` spans
+/// exactly the same bytes and sorts before it: `emit` accepts matches in
+/// order and drops any that starts before the last accepted one ends, so
+/// whatever happens to `queued` (accepted, or dropped for an earlier
+/// overlap) drops `found` too. A name after a greeting is found twice,
+/// by the greeting and by the gazetteer: the second need not be validated.
+fn outranks(queued: &Match, found: &Match) -> bool {
+    queued.start == found.start && queued.end == found.end && queued < found
+}
+
 /// Whether some output encoding escapes byte `b` (see
 /// [`Scanner::write_escaped`]): text without such bytes is copied as is.
 pub(crate) fn escaped_somewhere(b: u8) -> bool {
@@ -1633,6 +1651,64 @@ mod tests {
                 .map(|f| (f.detector.clone(), f.start, f.end))
                 .collect(),
         )
+    }
+
+    /// A match the last queued one outranks (see [`outranks`]) changes
+    /// nothing `emit` does: random queues of matches, many over the same
+    /// few spans, give the same output and findings with the outranked
+    /// ones as without them (what `try_detector` leaves out).
+    #[test]
+    fn outranked_matches_are_never_accepted() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        let dets: Vec<u16> = (0..engine.detectors.len() as u16)
+            .filter(|&d| engine.detectors[d as usize].action != DetectorAction::Reject)
+            .take(4)
+            .collect();
+        let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
+        let ctx = FieldCtx::default();
+        // No candidates in it: the queue is all the scanner emits.
+        let text = "~".repeat(48);
+        let run = |queue: &[Match]| {
+            let mut scanner = Scanner::new(engine);
+            scanner.reset(engine, &key, Encoding::Plain, 0, &ctx, "v", false);
+            let mut out = Vec::new();
+            scanner
+                .push(engine, &key, text.as_bytes(), &mut out)
+                .expect("push");
+            scanner.pending = queue.to_vec();
+            scanner.finish(engine, &key, &mut out).expect("finish");
+            let findings: Vec<(Arc<str>, u64, u64)> = scanner
+                .findings
+                .iter()
+                .map(|f| (f.detector.clone(), f.start, f.end))
+                .collect();
+            (out, findings)
+        };
+        let (mut state, mut left_out) = (0x853c_49e6_748f_ea9bu64, 0);
+        for _ in 0..3000 {
+            let (mut all, mut kept) = (Vec::new(), Vec::<Match>::new());
+            for _ in 0..6 {
+                xorshift(&mut state);
+                let start = state % 5 * 3;
+                let end = start + 1 + (state >> 8) % 4;
+                let found = Match {
+                    start,
+                    neg_len: -((end - start) as i64),
+                    without_context: (state >> 16) & 1 == 0,
+                    det: dets[(state >> 20) as usize % dets.len()],
+                    end,
+                };
+                all.push(found);
+                if kept.last().is_some_and(|last| outranks(last, &found)) {
+                    left_out += 1;
+                } else {
+                    kept.push(found);
+                }
+            }
+            assert_eq!(run(&all), run(&kept), "{all:?}");
+        }
+        assert!(left_out > 100, "only {left_out} matches left out");
     }
 
     #[test]
