@@ -649,11 +649,24 @@ impl Scanner {
         if !engine.kind(Kind::Postal).is_empty()
             && self.peek(word_end) == b' '
             && self.peek(word_end + 1).is_ascii_digit()
+            && self.postal_word_may_match(engine, pos, word_end)
         {
             self.cands.push((pos, Cand::PostalWord));
         }
         // At least the capital: `word_at` stops at the first non-letter.
         (word_end - pos).max(1) as usize
+    }
+
+    /// Whether a postal detector may match at the word `[pos, end)`, which
+    /// a space and a digit follow, by its last two letters (see
+    /// [`Engine::postal_word_ends`]): most such words ("Invoice 12") end
+    /// in no street suffix. Shorter words always may.
+    fn postal_word_may_match(&self, engine: &Engine, pos: u64, end: u64) -> bool {
+        let Some(pairs) = &engine.postal_word_ends else {
+            return true;
+        };
+        let e = (end - self.base) as usize;
+        end - pos < 2 || pairs.may_end(self.vb.view[e - 2], self.vb.view[e - 1])
     }
 
     fn upper_at(&self, pos: u64) -> bool {
@@ -1433,6 +1446,7 @@ fn json_escape_byte(b: u8, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::detect::word_end_pairs::is_letter;
     use crate::core::ruleset::{RuleSource, Ruleset};
     use crate::core::screen::{Screen, SCREEN_LIMIT};
     use crate::core::test_rng::xorshift;
@@ -1445,7 +1459,8 @@ mod tests {
                 DIGIT
             } else if matches!(b, b' ' | b'-' | b'.' | b'/' | b'+' | b'(' | b')') {
                 SEPARATOR
-            } else if b.is_ascii_alphabetic() || b >= 0x80 {
+            } else if is_letter(b) {
+                // The letters the postal word filter is built over.
                 LETTER
             } else {
                 0
@@ -1651,6 +1666,48 @@ mod tests {
                 .map(|f| (f.detector.clone(), f.start, f.end))
                 .collect(),
         )
+    }
+
+    /// A capitalised word followed by a number that the postal word filter
+    /// turns away is one no postal detector matches at, after any byte:
+    /// random words, many ending in a street suffix or a part of one.
+    #[test]
+    fn postal_words_filtered_out_match_no_postal_detector() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        let pairs = engine.postal_word_ends.as_ref().expect("a filter");
+        let endings = [
+            "gatan", "vägen", "vej", "gade", "allé", "katu", "tie", "veien", "er", "an", "é", "ce",
+            "ö", "s", "n", "",
+        ];
+        let letters = ["a", "e", "g", "t", "n", "r", "v", "s", "é", "ä", "ø", "x"];
+        let capitals = ["S", "G", "A", "Ö", "Å", "Æ"];
+        let (mut state, mut turned_away) = (0xd1b5_4a32_d192_ed03u64, 0);
+        for _ in 0..5000 {
+            xorshift(&mut state);
+            let mut word = capitals[state as usize % capitals.len()].to_string();
+            for k in 0..(state >> 8) % 5 {
+                word.push_str(letters[(state >> (12 + 4 * k)) as usize % letters.len()]);
+            }
+            word.push_str(endings[(state >> 40) as usize % endings.len()]);
+            let w = word.as_bytes();
+            if w.len() < 2 || pairs.may_end(w[w.len() - 2], w[w.len() - 1]) {
+                continue;
+            }
+            turned_away += 1;
+            for before in ["", " ", "x", "1", "\n"] {
+                let text = format!("{before}{word} 12, 3. tv 4000 Bygd");
+                for &d in engine.kind(Kind::Postal) {
+                    let input = Input::new(&text)
+                        .range(before.len()..)
+                        .anchored(ReAnchored::Yes);
+                    let det = &engine.detectors[d as usize];
+                    assert!(det.regex.search(&input).is_none(), "{} in {text:?}", det.id);
+                }
+            }
+        }
+        assert!(turned_away > 500, "only {turned_away} words turned away");
+        assert!(pairs.may_end(b'a', b'n') && pairs.may_end(0xC3, 0xA9));
     }
 
     /// A match the last queued one outranks (see [`outranks`]) changes
