@@ -18,6 +18,7 @@ use regex_automata::dfa::Automaton as _;
 
 use super::action::Renderer;
 use super::detect::gazetteer::Gazetteer;
+use super::detect::word_end_pairs::WordEndPairs;
 use super::detect::{Detector, Kind};
 use super::ruleset::Settings;
 use super::scanner::{digit_gate, escaped_somewhere};
@@ -152,6 +153,10 @@ pub(crate) struct Engine {
     /// the run has the digits it needs.
     pub digit_gated: u64,
     pub number_min_digits: usize,
+    /// The filter on the last two letters of a capitalised word followed
+    /// by a number, in front of the postal detectors that can start at it
+    /// (see [`WordEndPairs`]); `None` if one of them has no such filter.
+    pub postal_word_ends: Option<WordEndPairs>,
     /// [`Engine::digits_inert`] of every string of one to three digits,
     /// numbered by [`short_digits_index`]: JSON bodies are full of small
     /// numbers (status, priority, counts), and the verdict depends on the
@@ -218,6 +223,8 @@ impl Engine {
                 }
             }
         }
+        let postal_word_ends =
+            postal_word_ends(&detectors, &by_kind[Kind::Postal as usize], &class);
         let number_min_digits = detectors
             .iter()
             .filter(|d| matches!(d.kind, Kind::Number | Kind::Postal))
@@ -276,6 +283,7 @@ impl Engine {
             unscreened,
             digit_gated,
             number_min_digits,
+            postal_word_ends,
             gazetteer,
             plain_placeholders: placeholders
                 .iter()
@@ -369,6 +377,26 @@ impl Engine {
         }
         ctx
     }
+}
+
+/// The union of the [`WordEndPairs`] of the postal detectors that can
+/// start at a capitalised word (a byte of class [`C_UPPER`] or [`C_HIGH`]
+/// in `class`): the scanner queues such a word as a postal candidate only
+/// if its last two letters pass. `None` if one of them has no filter.
+fn postal_word_ends(
+    detectors: &[Detector],
+    postal: &[u16],
+    class: &[u8; 256],
+) -> Option<WordEndPairs> {
+    let mut union = WordEndPairs::empty();
+    for &d in postal {
+        let det = &detectors[d as usize];
+        let at_words = (0..256).any(|b| class[b] & (C_UPPER | C_HIGH) != 0 && det.first[b]);
+        if at_words {
+            union.add(&WordEndPairs::of(det.fast.as_ref()?)?);
+        }
+    }
+    Some(union)
 }
 
 /// Whether the scanner may check `det`'s context before searching its

@@ -703,11 +703,24 @@ impl Scanner {
         if !engine.kind(Kind::Postal).is_empty()
             && self.peek(word_end) == b' '
             && self.peek(word_end + 1).is_ascii_digit()
+            && self.postal_word_may_match(engine, pos, word_end)
         {
             self.cands.push((pos, Cand::PostalWord));
         }
         // At least the capital: `word_at` stops at the first non-letter.
         (word_end - pos).max(1) as usize
+    }
+
+    /// Whether a postal detector may match at the word `[pos, end)`, which
+    /// a space and a digit follow, by its last two letters (see
+    /// [`Engine::postal_word_ends`]): most such words ("Invoice 12") end
+    /// in no street suffix. Shorter words always may.
+    fn postal_word_may_match(&self, engine: &Engine, pos: u64, end: u64) -> bool {
+        let Some(pairs) = &engine.postal_word_ends else {
+            return true;
+        };
+        let e = (end - self.base) as usize;
+        end - pos < 2 || pairs.may_end(self.vb.view[e - 2], self.vb.view[e - 1])
     }
 
     fn upper_at(&self, pos: u64) -> bool {
@@ -930,6 +943,20 @@ impl Scanner {
         let Some(context) = early.or_else(|| self.context_allows(engine, d, vs)) else {
             return Ok(());
         };
+        let found = Match {
+            start: vs,
+            neg_len: -((ve - vs) as i64),
+            without_context: !context,
+            det: d,
+            end: ve,
+        };
+        if self
+            .pending
+            .last()
+            .is_some_and(|last| outranks(last, &found))
+        {
+            return Ok(());
+        }
         if let Some(validate) = det.validator {
             let Ok(text) = std::str::from_utf8(&self.vb.view[value.clone()]) else {
                 return Ok(());
@@ -938,13 +965,7 @@ impl Scanner {
                 return Ok(());
             }
         }
-        self.pending.push(Match {
-            start: vs,
-            neg_len: -((ve - vs) as i64),
-            without_context: !context,
-            det: d,
-            end: ve,
-        });
+        self.pending.push(found);
         Ok(())
     }
 
@@ -1436,6 +1457,16 @@ impl CapState {
     }
 }
 
+/// Whether match `found` can never be accepted because `queued` spans
+/// exactly the same bytes and sorts before it: `emit` accepts matches in
+/// order and drops any that starts before the last accepted one ends, so
+/// whatever happens to `queued` (accepted, or dropped for an earlier
+/// overlap) drops `found` too. A name after a greeting is found twice,
+/// by the greeting and by the gazetteer: the second need not be validated.
+fn outranks(queued: &Match, found: &Match) -> bool {
+    queued.start == found.start && queued.end == found.end && queued < found
+}
+
 /// Whether some output encoding escapes byte `b` (see
 /// [`Scanner::write_escaped`]): text without such bytes is copied as is.
 pub(crate) fn escaped_somewhere(b: u8) -> bool {
@@ -1469,6 +1500,7 @@ fn json_escape_byte(b: u8, out: &mut Vec<u8>) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::core::detect::word_end_pairs::is_letter;
     use crate::core::ruleset::{RuleSource, Ruleset};
     use crate::core::screen::{Screen, SCREEN_LIMIT};
     use crate::core::test_rng::xorshift;
@@ -1481,7 +1513,8 @@ pub(crate) mod tests {
                 DIGIT
             } else if matches!(b, b' ' | b'-' | b'.' | b'/' | b'+' | b'(' | b')') {
                 SEPARATOR
-            } else if b.is_ascii_alphabetic() || b >= 0x80 {
+            } else if is_letter(b) {
+                // The letters the postal word filter is built over.
                 LETTER
             } else {
                 0
@@ -1689,6 +1722,106 @@ pub(crate) mod tests {
                 .map(|f| (f.detector.clone(), f.start, f.end))
                 .collect(),
         )
+    }
+
+    /// A capitalised word followed by a number that the postal word filter
+    /// turns away is one no postal detector matches at, after any byte:
+    /// random words, many ending in a street suffix or a part of one.
+    #[test]
+    fn postal_words_filtered_out_match_no_postal_detector() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        let pairs = engine.postal_word_ends.as_ref().expect("a filter");
+        let endings = [
+            "gatan", "vägen", "vej", "gade", "allé", "katu", "tie", "veien", "er", "an", "é", "ce",
+            "ö", "s", "n", "",
+        ];
+        let letters = ["a", "e", "g", "t", "n", "r", "v", "s", "é", "ä", "ø", "x"];
+        let capitals = ["S", "G", "A", "Ö", "Å", "Æ"];
+        let (mut state, mut turned_away) = (0xd1b5_4a32_d192_ed03u64, 0);
+        for _ in 0..5000 {
+            xorshift(&mut state);
+            let mut word = capitals[state as usize % capitals.len()].to_string();
+            for k in 0..(state >> 8) % 5 {
+                word.push_str(letters[(state >> (12 + 4 * k)) as usize % letters.len()]);
+            }
+            word.push_str(endings[(state >> 40) as usize % endings.len()]);
+            let w = word.as_bytes();
+            if w.len() < 2 || pairs.may_end(w[w.len() - 2], w[w.len() - 1]) {
+                continue;
+            }
+            turned_away += 1;
+            for before in ["", " ", "x", "1", "\n"] {
+                let text = format!("{before}{word} 12, 3. tv 4000 Bygd");
+                for &d in engine.kind(Kind::Postal) {
+                    let input = Input::new(&text)
+                        .range(before.len()..)
+                        .anchored(ReAnchored::Yes);
+                    let det = &engine.detectors[d as usize];
+                    assert!(det.regex.search(&input).is_none(), "{} in {text:?}", det.id);
+                }
+            }
+        }
+        assert!(turned_away > 500, "only {turned_away} words turned away");
+        assert!(pairs.may_end(b'a', b'n') && pairs.may_end(0xC3, 0xA9));
+    }
+
+    /// A match the last queued one outranks (see [`outranks`]) changes
+    /// nothing `emit` does: random queues of matches, many over the same
+    /// few spans, give the same output and findings with the outranked
+    /// ones as without them (what `try_detector` leaves out).
+    #[test]
+    fn outranked_matches_are_never_accepted() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        let dets: Vec<u16> = (0..engine.detectors.len() as u16)
+            .filter(|&d| engine.detectors[d as usize].action != DetectorAction::Reject)
+            .take(4)
+            .collect();
+        let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
+        let ctx = FieldCtx::default();
+        // No candidates in it: the queue is all the scanner emits.
+        let text = "~".repeat(48);
+        let run = |queue: &[Match]| {
+            let mut scanner = Scanner::new(engine);
+            scanner.reset(engine, &key, Encoding::Plain, 0, &ctx, "v", false);
+            let mut out = Vec::new();
+            scanner
+                .push(engine, &key, text.as_bytes(), &mut out)
+                .expect("push");
+            scanner.pending = queue.to_vec();
+            scanner.finish(engine, &key, &mut out).expect("finish");
+            let findings: Vec<(Arc<str>, u64, u64)> = scanner
+                .findings
+                .iter()
+                .map(|f| (f.detector.clone(), f.start, f.end))
+                .collect();
+            (out, findings)
+        };
+        let (mut state, mut left_out) = (0x853c_49e6_748f_ea9bu64, 0);
+        for _ in 0..3000 {
+            let (mut all, mut kept) = (Vec::new(), Vec::<Match>::new());
+            for _ in 0..6 {
+                xorshift(&mut state);
+                let start = state % 5 * 3;
+                let end = start + 1 + (state >> 8) % 4;
+                let found = Match {
+                    start,
+                    neg_len: -((end - start) as i64),
+                    without_context: (state >> 16) & 1 == 0,
+                    det: dets[(state >> 20) as usize % dets.len()],
+                    end,
+                };
+                all.push(found);
+                if kept.last().is_some_and(|last| outranks(last, &found)) {
+                    left_out += 1;
+                } else {
+                    kept.push(found);
+                }
+            }
+            assert_eq!(run(&all), run(&kept), "{all:?}");
+        }
+        assert!(left_out > 100, "only {left_out} matches left out");
     }
 
     #[test]

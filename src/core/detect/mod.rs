@@ -7,6 +7,7 @@
 pub mod gazetteer;
 pub mod validate;
 pub mod value_split;
+pub(crate) mod word_end_pairs;
 pub(crate) mod word_ends;
 
 use std::sync::Arc;
