@@ -390,7 +390,7 @@ impl Scanner {
             len.saturating_sub(PEEK as u64)
         };
         if disc_to > self.discovered {
-            self.discover(engine, disc_to);
+            self.discover(engine, disc_to, eof);
         }
         let decided = self.evaluate(engine, eof)?;
         let emit_to = if eof {
@@ -430,8 +430,9 @@ impl Scanner {
     }
 
     /// The candidate and keyword pass over `[discovered, to)`: one walk over
-    /// the bytes; keywords are looked up only where a word starts.
-    fn discover(&mut self, engine: &Engine, to: u64) {
+    /// the bytes; keywords are looked up only where a word starts. `eof`:
+    /// the view holds the rest of the value.
+    fn discover(&mut self, engine: &Engine, to: u64, eof: bool) {
         let from = self.discovered;
         let mut prev_word = is_word(self.before(from));
         let (start, end) = ((from - self.base) as usize, (to - self.base) as usize);
@@ -444,7 +445,7 @@ impl Scanner {
             let info = engine.byte_info[b as usize];
             if info & IS_WORD == 0 {
                 if info != 0 {
-                    self.candidate(engine, self.base + i as u64, info, prev_word);
+                    self.candidate(engine, self.base + i as u64, info, prev_word, eof);
                 }
                 prev_word = false;
                 i += 1;
@@ -465,7 +466,7 @@ impl Scanner {
                     let read = self.word_candidates(engine, self.base + i as u64, class);
                     i = (i + read).min(end) - 1;
                 } else if class != 0 {
-                    self.candidate(engine, self.base + i as u64, class, false);
+                    self.candidate(engine, self.base + i as u64, class, false, eof);
                 }
             }
             prev_word = true;
@@ -557,8 +558,8 @@ impl Scanner {
     /// Queues the candidates byte class `class` starts at `pos`.
     /// `after_word` is whether the byte before is a word byte: the byte
     /// pass knows it, so the byte is not read again here (a debug build
-    /// checks the two agree).
-    fn candidate(&mut self, engine: &Engine, pos: u64, class: u8, after_word: bool) {
+    /// checks the two agree). `eof`: the view holds the rest of the value.
+    fn candidate(&mut self, engine: &Engine, pos: u64, class: u8, after_word: bool, eof: bool) {
         debug_assert_eq!(after_word, is_word(self.before(pos)));
         if class & (C_DIGIT | C_SIGN) != 0 && !after_word {
             // Not after a word byte, so not after a digit either.
@@ -571,7 +572,7 @@ impl Scanner {
                 && (engine.number_min_digits == 0
                     || self.digit_count(pos) >= engine.number_min_digits)
             {
-                self.number_candidate(engine, pos);
+                self.number_candidate(engine, pos, eof);
             }
         }
         if class & C_AT != 0 {
@@ -586,11 +587,15 @@ impl Scanner {
     /// answer where the bytes in view settle it: most runs (dates, times,
     /// amounts) pass no detector within a few bytes, and such a run is
     /// not queued at all. The answer is the one evaluation would get: the
-    /// view keeps these bytes until then, and only grows at the end.
-    fn number_candidate(&mut self, engine: &Engine, pos: u64) {
+    /// view keeps these bytes until then, and only grows at the end. Where
+    /// the whole window is in view (`eof`, or it ends before the view
+    /// does), the full answer is taken here: a run the screen walks to the
+    /// end of a short value (an id in a JSON string) need not be queued to
+    /// be walked again.
+    fn number_candidate(&mut self, engine: &Engine, pos: u64, eof: bool) {
         let settled = engine.number_screen.as_ref().and_then(|screen| {
             let (s, end) = self.screen_window(engine, pos);
-            screen.settled(&self.vb.view, s, end)
+            screen.settled(&self.vb.view, s, end, eof || end < self.vb.view.len())
         });
         match settled {
             Some(0) if engine.unscreened.is_empty() => {}
@@ -1692,7 +1697,7 @@ must_match = ["bor på gatan 12345"]
         let mut out = Vec::new();
         let text = b"jag bor p\xc3\xa5 gatan 12345 nu";
         scanner.push(engine, &key, text, &mut out).expect("push");
-        scanner.discover(engine, text.len() as u64);
+        scanner.discover(engine, text.len() as u64, false);
         let ends: Vec<u64> = scanner.hits.iter().map(|h| h.end).collect();
         // In arrival order "bor på gatan" (17) came before "på" (11).
         assert!(ends.contains(&11) && ends.contains(&17), "{ends:?}");
@@ -1722,7 +1727,7 @@ must_match = ["bor på gatan 12345"]
             false,
         );
         scanner.vb.view.extend_from_slice(text.as_bytes());
-        scanner.discover(engine, text.len() as u64);
+        scanner.discover(engine, text.len() as u64, false);
         assert!(scanner.hits.len() >= words.len(), "every word is a hit");
         let mut skipped = 0;
         for (d, _) in engine.detectors.iter().enumerate() {

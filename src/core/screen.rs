@@ -194,13 +194,7 @@ impl Screen {
     pub fn matching(&self, hay: &[u8], start: usize, end: usize) -> u64 {
         match self.walk(hay, start, end) {
             Walk::Settled(mask) => mask,
-            Walk::Reached(mask, sid) => {
-                let sid = match hay.get(end) {
-                    Some(&b) => self.dfa.next_state(sid, b),
-                    None => self.dfa.next_eoi_state(sid),
-                };
-                mask | self.matched(sid)
-            }
+            Walk::Reached(mask, sid) => mask | self.at_end(hay, end, sid),
         }
     }
 
@@ -208,15 +202,32 @@ impl Screen {
     /// (a dead state, or every member matched), so that no byte from `end`
     /// on, nor where the haystack ends, can change it: the answer for any
     /// longer haystack with the same bytes up to `end`, and any end past it.
-    pub fn settled(&self, hay: &[u8], start: usize, end: usize) -> Option<u64> {
+    /// With `complete` (`hay` will not grow before `end` is looked at, or
+    /// already holds the byte at `end`), the walk's answer at `end` is as
+    /// good: it is always given.
+    #[inline]
+    pub fn settled(&self, hay: &[u8], start: usize, end: usize, complete: bool) -> Option<u64> {
         match self.walk(hay, start, end) {
             Walk::Settled(mask) => Some(mask),
+            Walk::Reached(mask, sid) if complete => Some(mask | self.at_end(hay, end, sid)),
             Walk::Reached(..) => None,
         }
     }
 
-    /// The DFA walk over `hay[start..end]`.
-    #[inline]
+    /// The members matching once the walk that reached `end` in state
+    /// `sid` takes the byte at `end`, or the end of the haystack.
+    fn at_end(&self, hay: &[u8], end: usize, sid: StateID) -> u64 {
+        let sid = match hay.get(end) {
+            Some(&b) => self.dfa.next_state(sid, b),
+            None => self.dfa.next_eoi_state(sid),
+        };
+        self.matched(sid)
+    }
+
+    /// The DFA walk over `hay[start..end]`. Always inlined: with two
+    /// callers the compiler stopped inlining it into the candidate pass,
+    /// which then paid a call at every digit run.
+    #[inline(always)]
     fn walk(&self, hay: &[u8], start: usize, end: usize) -> Walk {
         let dfa = &self.dfa;
         let Some(mut sid) = self.start.or_else(|| self.starts.at(hay, start)) else {
@@ -406,7 +417,8 @@ mod tests {
                             "{text:?} {start}..{end}"
                         );
                         // A settled answer holds for every longer window.
-                        if let Some(settled) = s.settled(hay, start, end) {
+                        assert_eq!(s.settled(hay, start, end, true), Some(answer));
+                        if let Some(settled) = s.settled(hay, start, end, false) {
                             for later in end..=hay.len() {
                                 let full = matching_by_the_dfa(s, hay, start, later);
                                 assert_eq!(settled, full, "{text:?} {start}..{end}..{later}");
