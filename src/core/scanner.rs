@@ -1486,6 +1486,68 @@ mod tests {
         }
     }
 
+    /// The number screen lets a digit-gated detector through at every run
+    /// where it has the digits and its search and validator find a value:
+    /// a gate that goes on to the word boundary (a phone number's) drops
+    /// only runs where the detector would find nothing.
+    #[test]
+    fn gated_detectors_pass_the_screen_wherever_they_find_a_value() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        let screen = engine.number_screen.as_ref().expect("a number screen");
+        let gated: Vec<(u64, &Detector)> = (0..screen.members.len())
+            .filter(|i| engine.digit_gated >> i & 1 == 1)
+            .map(|i| (1u64 << i, &engine.detectors[screen.members[i] as usize]))
+            .collect();
+        assert!(gated.iter().any(|(_, d)| &*d.id == "contact.phone"));
+        // Digit groups between the bytes phone numbers, dates and times
+        // are written with.
+        const BETWEEN: &[&str] = &[
+            " ", " ", " ", "", "-", ".", "T", ":", "x", "(0) ", "(", ") ", "/",
+        ];
+        let (mut state, mut found, mut dropped) = (0x2545_f491_4f6c_dd1du64, 0, 0);
+        for _ in 0..20_000 {
+            xorshift(&mut state);
+            let len = (state >> 59) as usize + 8;
+            let mut hay = if state & 1 == 0 {
+                b"+".to_vec()
+            } else {
+                Vec::new()
+            };
+            while hay.len() < len {
+                xorshift(&mut state);
+                let digits = (state >> 8) % 4 + 1;
+                hay.extend((0..digits).map(|i| b'0' + (state >> (16 + 4 * i)) as u8 % 10));
+                hay.extend(BETWEEN[(state >> 40) as usize % BETWEEN.len()].bytes());
+            }
+            for start in 0..hay.len() {
+                let end = (start + engine.max_token).min(hay.len());
+                let mask = screen.matching(&hay, start, end);
+                let digits = run_digits(&hay[start..(start + RUN_WINDOW).min(hay.len())]);
+                for &(bit, det) in &gated {
+                    let input = Input::new(&hay).range(start..end).anchored(ReAnchored::Yes);
+                    let finds = digits >= det.min_digits
+                        && det.regex.search(&input).is_some_and(|m| {
+                            let text = std::str::from_utf8(&hay[m.range()]).expect("ASCII");
+                            det.validator.is_none_or(|v| v(text, &engine.gazetteer))
+                        });
+                    let passes = mask & bit != 0;
+                    assert!(
+                        passes || !finds,
+                        "{} at {start} in {:?}",
+                        det.id,
+                        String::from_utf8_lossy(&hay)
+                    );
+                    found += usize::from(finds);
+                    dropped += usize::from(!passes && digits >= det.min_digits);
+                }
+            }
+        }
+        // Both sides are reached: values found, and runs with the digits
+        // turned away.
+        assert!(found > 100 && dropped > 100, "{found} {dropped}");
+    }
+
     /// The hinted search answers what `partition_point` does, from any hint.
     #[test]
     fn hits_ending_by_agrees_with_partition_point() {

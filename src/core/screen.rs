@@ -16,7 +16,7 @@ use regex_automata::dfa::{dense, Automaton, StartKind};
 use regex_automata::util::primitives::StateID;
 use regex_automata::util::syntax;
 use regex_automata::MatchKind;
-use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition};
+use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look, Repetition};
 
 use super::detect::StartStates;
 
@@ -87,6 +87,60 @@ pub(crate) fn passes_every_digit(pattern: &str) -> bool {
         return false;
     };
     (b'0'..=b'9').all(|digit| (0..=255).all(|next| s.matching(&[digit, next], 0, 1) == 1))
+}
+
+/// `[A]*` and an ASCII word boundary, where `A` is every byte a match of
+/// `pattern` can hold, all ASCII, and every match ends at an ASCII word
+/// boundary (the pattern ends with `(?-u:\b)`): what any match still holds
+/// past a point inside it, up to its end. A digit gate followed by it is
+/// a sound screen for a detector whose values hold at least the gate's
+/// digits (see `engine::number_screen`). `None` for any other pattern.
+pub(crate) fn boundary_tail(pattern: &str) -> Option<String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let mut items = Vec::new();
+    flatten(&hir, &mut items);
+    if !matches!(items.last()?.kind(), HirKind::Look(Look::WordAscii)) {
+        return None;
+    }
+    let mut bytes = [false; 128];
+    ascii_bytes(&hir, &mut bytes)?;
+    let class: String = (0u8..128)
+        .filter(|&b| bytes[usize::from(b)])
+        .map(|b| format!(r"\x{b:02X}"))
+        .collect();
+    Some(format!(r"(?-u:[{class}]*\b)"))
+}
+
+/// Marks in `bytes` every byte a match of `hir` can hold; `None` if one
+/// can be non-ASCII.
+fn ascii_bytes(hir: &Hir, bytes: &mut [bool; 128]) -> Option<()> {
+    let mut mark = |lo: u32, hi: u32| -> Option<()> {
+        for b in lo..=hi {
+            *bytes.get_mut(usize::try_from(b).ok()?)? = true;
+        }
+        Some(())
+    };
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(()),
+        HirKind::Literal(lit) => lit.0.iter().try_for_each(|&b| mark(b.into(), b.into())),
+        HirKind::Class(Class::Unicode(c)) => c
+            .ranges()
+            .iter()
+            .try_for_each(|r| mark(r.start().into(), r.end().into())),
+        HirKind::Class(Class::Bytes(c)) => c
+            .ranges()
+            .iter()
+            .try_for_each(|r| mark(r.start().into(), r.end().into())),
+        HirKind::Repetition(r) => ascii_bytes(&r.sub, bytes),
+        HirKind::Capture(c) => ascii_bytes(&c.sub, bytes),
+        HirKind::Concat(items) | HirKind::Alternation(items) => {
+            items.iter().try_for_each(|h| ascii_bytes(h, bytes))
+        }
+    }
 }
 
 /// One non-ASCII UTF-8 character, any: what a Unicode class becomes in a
@@ -472,6 +526,27 @@ mod tests {
         // Each of these turns some digit, or some byte after it, away.
         for pattern in [r"[0-9]{6}-[0-9]{4}", r"[1-9][0-9]*", r"[0-9](?-u:\b)"] {
             assert!(!passes_every_digit(pattern), "{pattern}");
+        }
+    }
+
+    #[test]
+    fn a_boundary_tail_runs_to_the_final_word_boundary() {
+        let tail =
+            boundary_tail(r"\+?[0-9]{1,5}(?:[ .-]?[0-9]{1,5}){1,7}(?-u:\b)").expect("a tail");
+        let s = Screen::build(&[(0, &format!("[0-9]{{3}}{tail}"))], MEMBER_LIMIT).expect("fits");
+        assert_eq!(s.matching(b"12345 ", 0, 6), 1);
+        assert_eq!(s.matching(b"123 45x", 0, 7), 1);
+        // No boundary after the third digit, nor anywhere the tail reaches.
+        assert_eq!(s.matching(b"12345T", 0, 6), 0);
+        assert_eq!(s.matching(b"1234x5 ", 0, 7), 0);
+        // Only a pattern of ASCII bytes ending at a word boundary has one.
+        for pattern in [
+            r"[0-9]{3}",
+            r"[0-9]+(?-u:\b)x",
+            r"\p{Lu}[0-9]+(?-u:\b)",
+            r"[0-9]+|[0-9]{2}(?-u:\b)",
+        ] {
+            assert!(boundary_tail(pattern).is_none(), "{pattern}");
         }
     }
 
