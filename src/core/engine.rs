@@ -415,12 +415,12 @@ fn shorter_than(det: &Detector, max_token: usize) -> bool {
 /// with that many digits anyway, and the screen then turns most runs away
 /// before their digits are counted. Where its validator accepts no value
 /// with fewer digits, its matches end at a word boundary and none reaches
-/// `max_token` (no search of it can fail), the gate goes on to that
-/// boundary (see [`screen::boundary_tail`]): a value is a run of the
-/// pattern's bytes holding the gate's digits, and a match that ends
-/// earlier (`2024-05` of `2024-05-01T10:30`) would be rejected anyway.
-/// Left out, and searched at every run with enough digits, are those
-/// without a usable minimum.
+/// `max_token` (no search of it can fail), the gate (which ends with a
+/// digit) goes on to that boundary (see [`screen::boundary_tail`]): a
+/// value is a run of the pattern's bytes holding the gate's digits, and a
+/// match that ends earlier (`2024-05` of `2024-05-01T10:30`) would be
+/// rejected anyway. Left out, and searched at every run with enough
+/// digits, are those without a usable minimum.
 fn number_screen(
     detectors: &[Detector],
     numeric: &[u16],

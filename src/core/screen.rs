@@ -89,10 +89,15 @@ pub(crate) fn passes_every_digit(pattern: &str) -> bool {
     (b'0'..=b'9').all(|digit| (0..=255).all(|next| s.matching(&[digit, next], 0, 1) == 1))
 }
 
-/// `[A]*` and an ASCII word boundary, where `A` is every byte a match of
-/// `pattern` can hold, all ASCII, and every match ends at an ASCII word
-/// boundary (the pattern ends with `(?-u:\b)`): what any match still holds
-/// past a point inside it, up to its end. A digit gate followed by it is
+/// What a match of `pattern` still holds after a word byte inside it, up
+/// to its end, as a screen pattern: bytes of the pattern and then an ASCII
+/// word boundary, where every match ends (the pattern ends with
+/// `(?-u:\b)`). Its bytes must all be ASCII; of them only the word bytes
+/// are taken: after a word byte, `[A]*\b` matches exactly where
+/// `[A∩\w]*\b` does (the first non-word byte after the word bytes is a
+/// boundary already, and a word byte not in `A` stops both without one),
+/// and the screen's walk then stops at that non-word byte rather than run
+/// on through the groups of a phone number. A digit gate followed by it is
 /// a sound screen for a detector whose values hold at least the gate's
 /// digits (see `engine::number_screen`). `None` for any other pattern.
 pub(crate) fn boundary_tail(pattern: &str) -> Option<String> {
@@ -108,11 +113,15 @@ pub(crate) fn boundary_tail(pattern: &str) -> Option<String> {
     }
     let mut bytes = [false; 128];
     ascii_bytes(&hir, &mut bytes)?;
-    let class: String = (0u8..128)
-        .filter(|&b| bytes[usize::from(b)])
+    let word: String = (0u8..128)
+        .filter(|&b| bytes[usize::from(b)] && (b.is_ascii_alphanumeric() || b == b'_'))
         .map(|b| format!(r"\x{b:02X}"))
         .collect();
-    Some(format!(r"(?-u:[{class}]*\b)"))
+    Some(if word.is_empty() {
+        r"(?-u:\b)".to_string()
+    } else {
+        format!(r"(?-u:[{word}]*\b)")
+    })
 }
 
 /// Marks in `bytes` every byte a match of `hir` can hold; `None` if one
@@ -539,6 +548,12 @@ mod tests {
         // No boundary after the third digit, nor anywhere the tail reaches.
         assert_eq!(s.matching(b"12345T", 0, 6), 0);
         assert_eq!(s.matching(b"1234x5 ", 0, 7), 0);
+        assert_eq!(s.matching(b"123", 0, 3), 1);
+        // No word byte in the pattern: the boundary alone.
+        assert_eq!(
+            boundary_tail(r"[ .-]{2}(?-u:\b)").as_deref(),
+            Some(r"(?-u:\b)")
+        );
         // Only a pattern of ASCII bytes ending at a word boundary has one.
         for pattern in [
             r"[0-9]{3}",
