@@ -189,7 +189,8 @@ impl Engine {
             .iter()
             .flat_map(|&k| by_kind[k as usize].iter().copied())
             .collect();
-        let (number_screen, unscreened, digit_gated) = number_screen(&detectors, &numeric);
+        let (number_screen, unscreened, digit_gated) =
+            number_screen(&detectors, &numeric, settings.max_token);
         let (keywords, ac, kw_starts) = build_keywords(&detectors);
         let renderer = Renderer::new(&settings.mask_template, &settings.hash_template);
         let mut class = [0u8; 256];
@@ -412,16 +413,22 @@ fn postal_word_ends(
 /// - context can rule it out at all (required, or negative words): else
 ///   the early check would only cost a look-up.
 fn context_first(det: &Detector, value_group: Option<usize>, max_token: usize) -> bool {
-    let bounded = || {
-        regex_syntax::ParserBuilder::new()
-            .utf8(false)
-            .build()
-            .parse(&det.pattern)
-            .ok()
-            .and_then(|hir| hir.properties().maximum_len())
-            .is_some_and(|len| len < max_token)
-    };
-    value_group.is_none() && (det.require_context || !det.negative_context.is_empty()) && bounded()
+    value_group.is_none()
+        && (det.require_context || !det.negative_context.is_empty())
+        && shorter_than(det, max_token)
+}
+
+/// Whether every match of `det` is shorter than `max_token` bytes, so that
+/// a search for it never raises [`super::error::RedactError::TokenTooLong`]
+/// and skipping one that finds nothing changes nothing.
+fn shorter_than(det: &Detector, max_token: usize) -> bool {
+    regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(&det.pattern)
+        .ok()
+        .and_then(|hir| hir.properties().maximum_len())
+        .is_some_and(|len| len < max_token)
 }
 
 /// The screen over the numeric detectors that can start at a digit run
@@ -434,9 +441,19 @@ fn context_first(det: &Detector, value_group: Option<usize>, max_token: usize) -
 /// digit through (the phone number's `[0-9]{1,5}`), it is screened by its
 /// digit minimum instead (see [`digit_gate`]): it is tried only at runs
 /// with that many digits anyway, and the screen then turns most runs away
-/// before their digits are counted. Left out, and searched at every run
-/// with enough digits, are those without a usable minimum.
-fn number_screen(detectors: &[Detector], numeric: &[u16]) -> (Option<Screen>, Vec<u16>, u64) {
+/// before their digits are counted. Where its validator accepts no value
+/// with fewer digits, its matches end at a word boundary and none reaches
+/// `max_token` (no search of it can fail), the gate (which ends with a
+/// digit) goes on to that boundary (see [`screen::boundary_tail`]): a
+/// value is a run of the pattern's bytes holding the gate's digits, and a
+/// match that ends earlier (`2024-05` of `2024-05-01T10:30`) would be
+/// rejected anyway. Left out, and searched at every run with enough
+/// digits, are those without a usable minimum.
+fn number_screen(
+    detectors: &[Detector],
+    numeric: &[u16],
+    max_token: usize,
+) -> (Option<Screen>, Vec<u16>, u64) {
     let starts_at_digit = |det: &Detector| {
         det.first[b'0' as usize..=b'9' as usize].contains(&true)
             || det.first[b'+' as usize]
@@ -453,7 +470,10 @@ fn number_screen(detectors: &[Detector], numeric: &[u16]) -> (Option<Screen>, Ve
             screened.push((d, p));
         } else if let Some(gate) = digit_gate(det.min_digits) {
             gated |= 1u64.checked_shl(screened.len() as u32).unwrap_or(0);
-            screened.push((d, gate));
+            let tail = (det.min_value_digits >= det.min_digits && shorter_than(det, max_token))
+                .then(|| screen::boundary_tail(&det.pattern))
+                .flatten();
+            screened.push((d, gate + tail.as_deref().unwrap_or("")));
         } else {
             unscreened.push(d);
         }

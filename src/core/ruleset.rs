@@ -561,6 +561,10 @@ impl Compiler {
             validator,
             min_digits: d.min_digits.unwrap_or(0),
             max_digits: d.max_digits.unwrap_or(usize::MAX),
+            min_value_digits: d
+                .validator
+                .as_ref()
+                .map_or(0, |v| validate::min_value_digits(v.get_ref())),
             context: d.context,
             require_context: d.require_context,
             negative_context: d.negative_context,

@@ -253,7 +253,7 @@ impl Scanner {
         self.raw_end = raw_offset + raw.len() as u64;
         let len = self.len();
         if len > 0 {
-            self.discover(engine, len);
+            self.discover(engine, len, true);
         }
         // Most short values (types, tags, codes) hold no candidate: with
         // none and no `scan` detector, nothing is decided, and the value is
@@ -444,7 +444,7 @@ impl Scanner {
             len.saturating_sub(PEEK as u64)
         };
         if disc_to > self.discovered {
-            self.discover(engine, disc_to);
+            self.discover(engine, disc_to, eof);
         }
         let decided = self.evaluate(engine, eof)?;
         let emit_to = if eof {
@@ -484,8 +484,9 @@ impl Scanner {
     }
 
     /// The candidate and keyword pass over `[discovered, to)`: one walk over
-    /// the bytes; keywords are looked up only where a word starts.
-    fn discover(&mut self, engine: &Engine, to: u64) {
+    /// the bytes; keywords are looked up only where a word starts. `eof`:
+    /// the view holds the rest of the value.
+    fn discover(&mut self, engine: &Engine, to: u64, eof: bool) {
         let from = self.discovered;
         let mut prev_word = is_word(self.before(from));
         let (start, end) = ((from - self.base) as usize, (to - self.base) as usize);
@@ -498,7 +499,7 @@ impl Scanner {
             let info = engine.byte_info[b as usize];
             if info & IS_WORD == 0 {
                 if info != 0 {
-                    self.candidate(engine, self.base + i as u64, info, prev_word);
+                    self.candidate(engine, self.base + i as u64, info, prev_word, eof);
                 }
                 prev_word = false;
                 i += 1;
@@ -519,7 +520,7 @@ impl Scanner {
                     let read = self.word_candidates(engine, self.base + i as u64, class);
                     i = (i + read).min(end) - 1;
                 } else if class != 0 {
-                    self.candidate(engine, self.base + i as u64, class, false);
+                    self.candidate(engine, self.base + i as u64, class, false, eof);
                 }
             }
             prev_word = true;
@@ -611,8 +612,8 @@ impl Scanner {
     /// Queues the candidates byte class `class` starts at `pos`.
     /// `after_word` is whether the byte before is a word byte: the byte
     /// pass knows it, so the byte is not read again here (a debug build
-    /// checks the two agree).
-    fn candidate(&mut self, engine: &Engine, pos: u64, class: u8, after_word: bool) {
+    /// checks the two agree). `eof`: the view holds the rest of the value.
+    fn candidate(&mut self, engine: &Engine, pos: u64, class: u8, after_word: bool, eof: bool) {
         debug_assert_eq!(after_word, is_word(self.before(pos)));
         if class & (C_DIGIT | C_SIGN) != 0 && !after_word {
             // Not after a word byte, so not after a digit either.
@@ -625,7 +626,7 @@ impl Scanner {
                 && (engine.number_min_digits == 0
                     || self.digit_count(pos) >= engine.number_min_digits)
             {
-                self.number_candidate(engine, pos);
+                self.number_candidate(engine, pos, eof);
             }
         }
         if class & C_AT != 0 {
@@ -640,11 +641,15 @@ impl Scanner {
     /// answer where the bytes in view settle it: most runs (dates, times,
     /// amounts) pass no detector within a few bytes, and such a run is
     /// not queued at all. The answer is the one evaluation would get: the
-    /// view keeps these bytes until then, and only grows at the end.
-    fn number_candidate(&mut self, engine: &Engine, pos: u64) {
+    /// view keeps these bytes until then, and only grows at the end. Where
+    /// the whole window is in view (`eof`, or it ends before the view
+    /// does), the full answer is taken here: a run the screen walks to the
+    /// end of a short value (an id in a JSON string) need not be queued to
+    /// be walked again.
+    fn number_candidate(&mut self, engine: &Engine, pos: u64, eof: bool) {
         let settled = engine.number_screen.as_ref().and_then(|screen| {
             let (s, end) = self.screen_window(engine, pos);
-            screen.settled(&self.vb.view, s, end)
+            screen.settled(&self.vb.view, s, end, eof || end < self.vb.view.len())
         });
         match settled {
             Some(0) if engine.unscreened.is_empty() => {}
@@ -1568,6 +1573,68 @@ pub(crate) mod tests {
         }
     }
 
+    /// The number screen lets a digit-gated detector through at every run
+    /// where it has the digits and its search and validator find a value:
+    /// a gate that goes on to the word boundary (a phone number's) drops
+    /// only runs where the detector would find nothing.
+    #[test]
+    fn gated_detectors_pass_the_screen_wherever_they_find_a_value() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        let screen = engine.number_screen.as_ref().expect("a number screen");
+        let gated: Vec<(u64, &Detector)> = (0..screen.members.len())
+            .filter(|i| engine.digit_gated >> i & 1 == 1)
+            .map(|i| (1u64 << i, &engine.detectors[screen.members[i] as usize]))
+            .collect();
+        assert!(gated.iter().any(|(_, d)| &*d.id == "contact.phone"));
+        // Digit groups between the bytes phone numbers, dates and times
+        // are written with.
+        const BETWEEN: &[&str] = &[
+            " ", " ", " ", "", "-", ".", "T", ":", "x", "(0) ", "(", ") ", "/",
+        ];
+        let (mut state, mut found, mut dropped) = (0x2545_f491_4f6c_dd1du64, 0, 0);
+        for _ in 0..20_000 {
+            xorshift(&mut state);
+            let len = (state >> 59) as usize + 8;
+            let mut hay = if state & 1 == 0 {
+                b"+".to_vec()
+            } else {
+                Vec::new()
+            };
+            while hay.len() < len {
+                xorshift(&mut state);
+                let digits = (state >> 8) % 4 + 1;
+                hay.extend((0..digits).map(|i| b'0' + (state >> (16 + 4 * i)) as u8 % 10));
+                hay.extend(BETWEEN[(state >> 40) as usize % BETWEEN.len()].bytes());
+            }
+            for start in 0..hay.len() {
+                let end = (start + engine.max_token).min(hay.len());
+                let mask = screen.matching(&hay, start, end);
+                let digits = run_digits(&hay[start..(start + RUN_WINDOW).min(hay.len())]);
+                for &(bit, det) in &gated {
+                    let input = Input::new(&hay).range(start..end).anchored(ReAnchored::Yes);
+                    let finds = digits >= det.min_digits
+                        && det.regex.search(&input).is_some_and(|m| {
+                            let text = std::str::from_utf8(&hay[m.range()]).expect("ASCII");
+                            det.validator.is_none_or(|v| v(text, &engine.gazetteer))
+                        });
+                    let passes = mask & bit != 0;
+                    assert!(
+                        passes || !finds,
+                        "{} at {start} in {:?}",
+                        det.id,
+                        String::from_utf8_lossy(&hay)
+                    );
+                    found += usize::from(finds);
+                    dropped += usize::from(!passes && digits >= det.min_digits);
+                }
+            }
+        }
+        // Both sides are reached: values found, and runs with the digits
+        // turned away.
+        assert!(found > 100 && dropped > 100, "{found} {dropped}");
+    }
+
     /// The hinted search answers what `partition_point` does, from any hint.
     #[test]
     fn hits_ending_by_agrees_with_partition_point() {
@@ -1881,7 +1948,7 @@ must_match = ["bor på gatan 12345"]
         let mut out = Vec::new();
         let text = b"jag bor p\xc3\xa5 gatan 12345 nu";
         scanner.push(engine, &key, text, &mut out).expect("push");
-        scanner.discover(engine, text.len() as u64);
+        scanner.discover(engine, text.len() as u64, false);
         let ends: Vec<u64> = scanner.hits.iter().map(|h| h.end).collect();
         // In arrival order "bor på gatan" (17) came before "på" (11).
         assert!(ends.contains(&11) && ends.contains(&17), "{ends:?}");
@@ -1911,7 +1978,7 @@ must_match = ["bor på gatan 12345"]
             false,
         );
         scanner.vb.view.extend_from_slice(text.as_bytes());
-        scanner.discover(engine, text.len() as u64);
+        scanner.discover(engine, text.len() as u64, false);
         assert!(scanner.hits.len() >= words.len(), "every word is a hit");
         let mut skipped = 0;
         for (d, _) in engine.detectors.iter().enumerate() {

@@ -16,7 +16,7 @@ use regex_automata::dfa::{dense, Automaton, StartKind};
 use regex_automata::util::primitives::StateID;
 use regex_automata::util::syntax;
 use regex_automata::MatchKind;
-use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition};
+use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look, Repetition};
 
 use super::detect::StartStates;
 
@@ -87,6 +87,69 @@ pub(crate) fn passes_every_digit(pattern: &str) -> bool {
         return false;
     };
     (b'0'..=b'9').all(|digit| (0..=255).all(|next| s.matching(&[digit, next], 0, 1) == 1))
+}
+
+/// What a match of `pattern` still holds after a word byte inside it, up
+/// to its end, as a screen pattern: bytes of the pattern and then an ASCII
+/// word boundary, where every match ends (the pattern ends with
+/// `(?-u:\b)`). Its bytes must all be ASCII; of them only the word bytes
+/// are taken: after a word byte, `[A]*\b` matches exactly where
+/// `[A∩\w]*\b` does (the first non-word byte after the word bytes is a
+/// boundary already, and a word byte not in `A` stops both without one),
+/// and the screen's walk then stops at that non-word byte rather than run
+/// on through the groups of a phone number. A digit gate followed by it is
+/// a sound screen for a detector whose values hold at least the gate's
+/// digits (see `engine::number_screen`). `None` for any other pattern.
+pub(crate) fn boundary_tail(pattern: &str) -> Option<String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let mut items = Vec::new();
+    flatten(&hir, &mut items);
+    if !matches!(items.last()?.kind(), HirKind::Look(Look::WordAscii)) {
+        return None;
+    }
+    let mut bytes = [false; 128];
+    ascii_bytes(&hir, &mut bytes)?;
+    let word: String = (0u8..128)
+        .filter(|&b| bytes[usize::from(b)] && (b.is_ascii_alphanumeric() || b == b'_'))
+        .map(|b| format!(r"\x{b:02X}"))
+        .collect();
+    Some(if word.is_empty() {
+        r"(?-u:\b)".to_string()
+    } else {
+        format!(r"(?-u:[{word}]*\b)")
+    })
+}
+
+/// Marks in `bytes` every byte a match of `hir` can hold; `None` if one
+/// can be non-ASCII.
+fn ascii_bytes(hir: &Hir, bytes: &mut [bool; 128]) -> Option<()> {
+    let mut mark = |lo: u32, hi: u32| -> Option<()> {
+        for b in lo..=hi {
+            *bytes.get_mut(usize::try_from(b).ok()?)? = true;
+        }
+        Some(())
+    };
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(()),
+        HirKind::Literal(lit) => lit.0.iter().try_for_each(|&b| mark(b.into(), b.into())),
+        HirKind::Class(Class::Unicode(c)) => c
+            .ranges()
+            .iter()
+            .try_for_each(|r| mark(r.start().into(), r.end().into())),
+        HirKind::Class(Class::Bytes(c)) => c
+            .ranges()
+            .iter()
+            .try_for_each(|r| mark(r.start().into(), r.end().into())),
+        HirKind::Repetition(r) => ascii_bytes(&r.sub, bytes),
+        HirKind::Capture(c) => ascii_bytes(&c.sub, bytes),
+        HirKind::Concat(items) | HirKind::Alternation(items) => {
+            items.iter().try_for_each(|h| ascii_bytes(h, bytes))
+        }
+    }
 }
 
 /// One non-ASCII UTF-8 character, any: what a Unicode class becomes in a
@@ -194,13 +257,7 @@ impl Screen {
     pub fn matching(&self, hay: &[u8], start: usize, end: usize) -> u64 {
         match self.walk(hay, start, end) {
             Walk::Settled(mask) => mask,
-            Walk::Reached(mask, sid) => {
-                let sid = match hay.get(end) {
-                    Some(&b) => self.dfa.next_state(sid, b),
-                    None => self.dfa.next_eoi_state(sid),
-                };
-                mask | self.matched(sid)
-            }
+            Walk::Reached(mask, sid) => mask | self.at_end(hay, end, sid),
         }
     }
 
@@ -208,15 +265,32 @@ impl Screen {
     /// (a dead state, or every member matched), so that no byte from `end`
     /// on, nor where the haystack ends, can change it: the answer for any
     /// longer haystack with the same bytes up to `end`, and any end past it.
-    pub fn settled(&self, hay: &[u8], start: usize, end: usize) -> Option<u64> {
+    /// With `complete` (`hay` will not grow before `end` is looked at, or
+    /// already holds the byte at `end`), the walk's answer at `end` is as
+    /// good: it is always given.
+    #[inline]
+    pub fn settled(&self, hay: &[u8], start: usize, end: usize, complete: bool) -> Option<u64> {
         match self.walk(hay, start, end) {
             Walk::Settled(mask) => Some(mask),
+            Walk::Reached(mask, sid) if complete => Some(mask | self.at_end(hay, end, sid)),
             Walk::Reached(..) => None,
         }
     }
 
-    /// The DFA walk over `hay[start..end]`.
-    #[inline]
+    /// The members matching once the walk that reached `end` in state
+    /// `sid` takes the byte at `end`, or the end of the haystack.
+    fn at_end(&self, hay: &[u8], end: usize, sid: StateID) -> u64 {
+        let sid = match hay.get(end) {
+            Some(&b) => self.dfa.next_state(sid, b),
+            None => self.dfa.next_eoi_state(sid),
+        };
+        self.matched(sid)
+    }
+
+    /// The DFA walk over `hay[start..end]`. Always inlined: with two
+    /// callers the compiler stopped inlining it into the candidate pass,
+    /// which then paid a call at every digit run.
+    #[inline(always)]
     fn walk(&self, hay: &[u8], start: usize, end: usize) -> Walk {
         let dfa = &self.dfa;
         let Some(mut sid) = self.start.or_else(|| self.starts.at(hay, start)) else {
@@ -406,7 +480,8 @@ mod tests {
                             "{text:?} {start}..{end}"
                         );
                         // A settled answer holds for every longer window.
-                        if let Some(settled) = s.settled(hay, start, end) {
+                        assert_eq!(s.settled(hay, start, end, true), Some(answer));
+                        if let Some(settled) = s.settled(hay, start, end, false) {
                             for later in end..=hay.len() {
                                 let full = matching_by_the_dfa(s, hay, start, later);
                                 assert_eq!(settled, full, "{text:?} {start}..{end}..{later}");
@@ -460,6 +535,33 @@ mod tests {
         // Each of these turns some digit, or some byte after it, away.
         for pattern in [r"[0-9]{6}-[0-9]{4}", r"[1-9][0-9]*", r"[0-9](?-u:\b)"] {
             assert!(!passes_every_digit(pattern), "{pattern}");
+        }
+    }
+
+    #[test]
+    fn a_boundary_tail_runs_to_the_final_word_boundary() {
+        let tail =
+            boundary_tail(r"\+?[0-9]{1,5}(?:[ .-]?[0-9]{1,5}){1,7}(?-u:\b)").expect("a tail");
+        let s = Screen::build(&[(0, &format!("[0-9]{{3}}{tail}"))], MEMBER_LIMIT).expect("fits");
+        assert_eq!(s.matching(b"12345 ", 0, 6), 1);
+        assert_eq!(s.matching(b"123 45x", 0, 7), 1);
+        // No boundary after the third digit, nor anywhere the tail reaches.
+        assert_eq!(s.matching(b"12345T", 0, 6), 0);
+        assert_eq!(s.matching(b"1234x5 ", 0, 7), 0);
+        assert_eq!(s.matching(b"123", 0, 3), 1);
+        // No word byte in the pattern: the boundary alone.
+        assert_eq!(
+            boundary_tail(r"[ .-]{2}(?-u:\b)").as_deref(),
+            Some(r"(?-u:\b)")
+        );
+        // Only a pattern of ASCII bytes ending at a word boundary has one.
+        for pattern in [
+            r"[0-9]{3}",
+            r"[0-9]+(?-u:\b)x",
+            r"\p{Lu}[0-9]+(?-u:\b)",
+            r"[0-9]+|[0-9]{2}(?-u:\b)",
+        ] {
+            assert!(boundary_tail(pattern).is_none(), "{pattern}");
         }
     }
 

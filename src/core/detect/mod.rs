@@ -94,6 +94,9 @@ pub struct Detector {
     pub validator: Option<validate::ValidatorFn>,
     pub min_digits: usize,
     pub max_digits: usize,
+    /// The fewest digits a value its validator accepts holds (see
+    /// [`validate::min_value_digits`]); 0 without such a promise.
+    pub min_value_digits: usize,
     pub context: Vec<String>,
     pub require_context: bool,
     pub negative_context: Vec<String>,

@@ -70,6 +70,20 @@ pub fn lookup(name: &str) -> Option<ValidatorFn> {
     VALIDATORS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
+/// The fewest ASCII digits a value validator `name` accepts holds (0: no
+/// such bound is promised). A detector's screen may rely on it to turn
+/// away runs whose match would end before that many digits (see
+/// `engine::number_screen`): a phone number's match ending at the `-` of
+/// a timestamp's `2024-05-01T…` is never searched for.
+pub fn min_value_digits(name: &str) -> usize {
+    match name {
+        // National and international numbers alike need eight digits
+        // (the `(0)` of `+46 (0)70` not counted).
+        "phone" => 8,
+        _ => 0,
+    }
+}
+
 /// Every validator name, for error messages (`unknown validator "x"; known: ...`).
 pub fn names() -> &'static [&'static str] {
     NAMES
@@ -1855,6 +1869,42 @@ mod tests {
     ];
 
     // ---- table ----
+
+    /// Random strings of phone bytes and a few others, with every digit
+    /// count from none to a dozen.
+    fn phone_like(state: &mut u64) -> String {
+        const BYTES: &[u8] = b"0123456789012345678900000 .-()+ /Tx";
+        let len = (*state % 24) as usize;
+        (0..len)
+            .map(|_| {
+                xorshift(state);
+                char::from(BYTES[(*state >> 8) as usize % BYTES.len()])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn validators_accept_no_value_with_fewer_digits_than_they_promise() {
+        let g = gaz();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut accepted = 0;
+        for name in names() {
+            let (min, f) = (min_value_digits(name), lookup(name).expect("exists"));
+            for _ in 0..if min > 0 { 200_000 } else { 0 } {
+                xorshift(&mut state);
+                let s = phone_like(&mut state);
+                if f(&s, &g) {
+                    accepted += 1;
+                    let digits = s.bytes().filter(u8::is_ascii_digit).count();
+                    assert!(digits >= min, "{name} accepts {s:?} with {digits} digits");
+                }
+            }
+        }
+        // The inputs reach the validator's accepting paths.
+        assert!(accepted > 100, "{accepted}");
+        assert_eq!(min_value_digits("phone"), 8);
+        assert_eq!(min_value_digits("email"), 0);
+    }
 
     #[test]
     fn lookup_and_names_agree() {
