@@ -619,6 +619,7 @@ impl Scanner {
     }
 
     /// Runs the anchored keyword automaton from a word start.
+    #[inline(always)]
     fn keywords_at(&mut self, engine: &Engine, pos: u64) {
         let (Some(ac), Some(mut sid)) = (engine.ac.as_ref(), self.ac_state) else {
             return;
