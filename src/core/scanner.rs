@@ -760,6 +760,7 @@ impl Scanner {
     /// Queues the candidates of a word starting at `pos` with a capital
     /// (byte class `class`); returns how many of its bytes it read, all
     /// letters, so at least one: the byte pass need not read them again.
+    #[inline(always)]
     fn word_candidates(&mut self, engine: &Engine, pos: u64, class: u8) -> usize {
         if class & C_UPPER != 0
             && self.peek(pos + 1).is_ascii_uppercase()
