@@ -483,14 +483,74 @@ impl Scanner {
         }
     }
 
-    /// The candidate and keyword pass over `[discovered, to)`: one walk over
-    /// the bytes; keywords are looked up only where a word starts. `eof`:
-    /// the view holds the rest of the value.
+    /// The candidate and keyword pass over `[discovered, to)`: keywords are
+    /// looked up only where a word starts. Whole blocks are classified at
+    /// once (see [`block_starts`]), so only the bytes where something may
+    /// start are visited, not every separator and word byte. The last
+    /// block ends at `to`, overlapping the one before, so no byte past
+    /// `to` is read; a view shorter than a block goes byte by byte.
     fn discover(&mut self, engine: &Engine, to: u64, eof: bool) {
-        let from = self.discovered;
-        let mut prev_word = is_word(self.before(from));
-        let (start, end) = ((from - self.base) as usize, (to - self.base) as usize);
-        let mut i = start;
+        let (mut i, end) = (
+            (self.discovered - self.base) as usize,
+            (to - self.base) as usize,
+        );
+        if end < BLOCK {
+            self.discover_bytes(engine, i, end, eof);
+        } else {
+            if i == 0 {
+                let window = self.window_at(0);
+                self.visit_starts(engine, 0, block_starts(&window), eof);
+                i = BLOCK;
+            }
+            while i + BLOCK <= end {
+                let window = self.vb.view[i - 1..i + BLOCK]
+                    .try_into()
+                    .expect("a block and the byte before it");
+                self.visit_starts(engine, i, block_starts(window), eof);
+                i += BLOCK;
+            }
+            if i < end {
+                // Bytes before `i` were visited in the block before.
+                let b = end - BLOCK;
+                let window = self.window_at(b);
+                let starts = block_starts(&window) & (u32::MAX << (i - b));
+                self.visit_starts(engine, b, starts, eof);
+            }
+        }
+        self.discovered = to;
+        // Keyword candidates were queued before the byte pass's; keep the
+        // queue ordered by position (stable, so rule order is kept too).
+        // Mostly they are in order already (a trigger's candidate is
+        // queued at its word's end, ahead of the words before that): check
+        // in one pass before sorting.
+        let pending = &mut self.cands[self.cand_head..];
+        if !pending.is_sorted_by_key(|c| c.0) {
+            pending.sort_by_key(|c| c.0);
+        }
+    }
+
+    /// Visits the starts bit mask `starts` flags in the block at view
+    /// index `b` (see [`block_starts`]).
+    #[inline(always)]
+    fn visit_starts(&mut self, engine: &Engine, b: usize, mut starts: u32, eof: bool) {
+        while starts != 0 {
+            let at = b + starts.trailing_zeros() as usize;
+            starts &= starts - 1;
+            self.start_at(engine, at, eof);
+        }
+    }
+
+    /// The block at view index `b` and the byte before it (see
+    /// [`Self::before`]: the view's first block has none in view).
+    fn window_at(&self, b: usize) -> [u8; BLOCK + 1] {
+        let mut window = [self.before(self.base + b as u64); BLOCK + 1];
+        window[1..].copy_from_slice(&self.vb.view[b..b + BLOCK]);
+        window
+    }
+
+    /// The byte-by-byte pass over view range `[i, end)`.
+    fn discover_bytes(&mut self, engine: &Engine, mut i: usize, end: usize, eof: bool) {
+        let mut prev_word = is_word(self.before(self.base + i as u64));
         while i < end {
             let b = self.vb.view[i];
             // One table lookup gives both the candidate class and whether
@@ -506,22 +566,10 @@ impl Scanner {
                 continue;
             }
             if !prev_word {
-                if info & KW_START != 0 {
-                    let at = |j: usize| self.vb.view.get(j).copied().unwrap_or(b' ');
-                    if engine.kw_starts.may_start(b, at(i + 1), at(i + 2)) {
-                        self.keywords_at(engine, self.base + i as u64);
-                    }
-                }
-                let class = info & !(IS_WORD | KW_START);
-                if class & (C_UPPER | C_HIGH) != 0 {
-                    // Its letters were read for the gazetteer: skip them
-                    // (up to the end of the pass: the next one starts
-                    // inside the word and skips the rest).
-                    let read = self.word_candidates(engine, self.base + i as u64, class);
-                    i = (i + read).min(end) - 1;
-                } else if class != 0 {
-                    self.candidate(engine, self.base + i as u64, class, false, eof);
-                }
+                // The letters `word_start` read are skipped (up to the end
+                // of the pass: the next one starts inside the word and
+                // skips the rest).
+                i = (i + self.word_start(engine, i, info, eof)).min(end) - 1;
             }
             prev_word = true;
             i += 1;
@@ -532,19 +580,47 @@ impl Scanner {
                 .position(|&b| engine.byte_info[usize::from(b)] & IS_WORD == 0)
                 .unwrap_or(rest.len());
         }
-        self.discovered = to;
-        // Keyword candidates were queued before the byte pass's; keep the
-        // queue ordered by position (stable, so rule order is kept too).
-        // Mostly they are in order already (a trigger's candidate is
-        // queued at its word's end, ahead of the words before that): check
-        // in one pass before sorting.
-        let pending = &mut self.cands[self.cand_head..];
-        if !pending.is_sorted_by_key(|c| c.0) {
-            pending.sort_by_key(|c| c.0);
+    }
+
+    /// Visits view index `i`, which [`block_starts`] flagged: a word start
+    /// or a byte that may have a class of its own.
+    #[inline(always)]
+    fn start_at(&mut self, engine: &Engine, i: usize, eof: bool) {
+        let info = engine.byte_info[usize::from(self.vb.view[i])];
+        if info & IS_WORD != 0 {
+            // No later start is inside the letters it read: they are word
+            // bytes after a word byte.
+            self.word_start(engine, i, info, eof);
+        } else if info != 0 {
+            let pos = self.base + i as u64;
+            self.candidate(engine, pos, info, is_word(self.before(pos)), eof);
         }
     }
 
+    /// Queues what the word starting at view index `i` (byte info `info`)
+    /// starts: keywords, and the candidates of its class. Returns how many
+    /// of its bytes it read, all word bytes, at least one.
+    #[inline(always)]
+    fn word_start(&mut self, engine: &Engine, i: usize, info: u8, eof: bool) -> usize {
+        let pos = self.base + i as u64;
+        if info & KW_START != 0 {
+            let at = |j: usize| self.vb.view.get(j).copied().unwrap_or(b' ');
+            if engine.kw_starts.may_start(at(i), at(i + 1), at(i + 2)) {
+                self.keywords_at(engine, pos);
+            }
+        }
+        let class = info & !(IS_WORD | KW_START);
+        if class & (C_UPPER | C_HIGH) != 0 {
+            return self.word_candidates(engine, pos, class);
+        }
+        if class != 0 {
+            self.candidate(engine, pos, class, false, eof);
+        }
+        1
+    }
+
     /// Runs the anchored keyword automaton from a word start.
+    #[inline(always)]
     fn keywords_at(&mut self, engine: &Engine, pos: u64) {
         let (Some(ac), Some(mut sid)) = (engine.ac.as_ref(), self.ac_state) else {
             return;
@@ -689,6 +765,7 @@ impl Scanner {
     /// Queues the candidates of a word starting at `pos` with a capital
     /// (byte class `class`); returns how many of its bytes it read, all
     /// letters, so at least one: the byte pass need not read them again.
+    #[inline(always)]
     fn word_candidates(&mut self, engine: &Engine, pos: u64, class: u8) -> usize {
         if class & C_UPPER != 0
             && self.peek(pos + 1).is_ascii_uppercase()
@@ -1299,6 +1376,43 @@ fn hits_ending_by(hits: &[Hit], vs: u64, hint: usize) -> usize {
     }
 }
 
+/// Bytes the candidate pass classifies at once (see [`block_starts`]).
+const BLOCK: usize = 16;
+
+/// Bit `k` set where byte `k + 1` of `window` (a block and the byte before
+/// it) may start something: a word start, or a byte some candidate class
+/// may mark that is no word byte (`@`, `:`, `+`, `(`; the byte table then
+/// tells which are classes of these rules). Every byte is tested with no
+/// branch, which vectorises: most bytes (word bodies, separators) start
+/// nothing, and are then never visited one by one.
+fn block_starts(window: &[u8; BLOCK + 1]) -> u32 {
+    let mut flags = [0u8; BLOCK];
+    for (k, flag) in flags.iter_mut().enumerate() {
+        let (before, b) = (window[k], window[k + 1]);
+        *flag = u8::from(word_byte(b) & !word_byte(before) | class_mark(b));
+    }
+    gather_bits(flags)
+}
+
+/// [`is_word`] as range tests, which vectorise (a table lookup does not).
+fn word_byte(b: u8) -> bool {
+    (b.wrapping_sub(b'0') < 10) | ((b | 0x20).wrapping_sub(b'a') < 26) | (b >= 0x80)
+}
+
+/// The bytes no word contains that a candidate class may mark.
+fn class_mark(b: u8) -> bool {
+    (b == b'@') | (b == b':') | (b == b'+') | (b == b'(')
+}
+
+/// Bit `k` of the result is byte `k` of `flags` (each 0 or 1): one
+/// multiplication gathers eight bytes' low bits into the top byte.
+fn gather_bits(flags: [u8; BLOCK]) -> u32 {
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let half = |h: u64| (h.wrapping_mul(GATHER) >> 56) as u32;
+    let x = u128::from_le_bytes(flags);
+    half(x as u64) | half((x >> 64) as u64) << 8
+}
+
 /// What a byte is to the runs the candidate pass measures: a digit or a
 /// separator of a number-like run ([`Scanner::digit_count`]), a letter of a
 /// word ([`Scanner::word_at`]: ASCII letters and every byte from 0x80), or
@@ -1633,6 +1747,97 @@ pub(crate) mod tests {
         // Both sides are reached: values found, and runs with the digits
         // turned away.
         assert!(found > 100 && dropped > 100, "{found} {dropped}");
+    }
+
+    /// The block classifier's byte tests are the byte table's: its word
+    /// bytes are [`is_word`]'s, and every byte outside words that the
+    /// shipped rules give a class is one it flags.
+    #[test]
+    fn block_classes_agree_with_the_byte_table() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        for b in 0..=255u8 {
+            assert_eq!(word_byte(b), is_word(b), "byte {b:#04x}");
+            let info = engine.byte_info[usize::from(b)];
+            if info & IS_WORD == 0 && info != 0 {
+                assert!(class_mark(b), "byte {b:#04x}");
+            }
+        }
+    }
+
+    /// The block pass (`discover`) queues the candidates and hits the byte
+    /// pass does, in the same order, for texts of every length around the
+    /// block size, discovered whole or in two parts split anywhere (the
+    /// second resuming inside a word, a number or a keyword).
+    #[test]
+    fn block_pass_agrees_with_the_byte_pass() {
+        let rules = shipped_rules();
+        let engine = &rules.engine;
+        let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
+        let pieces: [&[u8]; 24] = [
+            b"Anna",
+            b"12",
+            b"@",
+            b":",
+            b"+46",
+            b"(0)",
+            b" ",
+            b"  ",
+            b"fe80",
+            b"x",
+            b"\xc3\x85sa",
+            b"-",
+            b"bor",
+            b"p\xc3\xa5",
+            b"Gatan",
+            b".",
+            b"SE35",
+            b"kr",
+            b"tel",
+            b"\xc3\xa4r",
+            b"\"",
+            b"e",
+            b"Q",
+            b"\n",
+        ];
+        let queued = |text: &[u8], parts: &[usize], bytes: bool| {
+            let mut scanner = Scanner::new(engine);
+            let ctx = FieldCtx::default();
+            scanner.reset(engine, &key, Encoding::Plain, 0, &ctx, "", false);
+            scanner.vb.view.extend_from_slice(text);
+            for &to in parts {
+                // The last part ends the value, as at `finish`.
+                let eof = to == text.len();
+                if bytes {
+                    let from = scanner.discovered as usize;
+                    scanner.discover_bytes(engine, from, to, eof);
+                    scanner.discovered = to as u64;
+                    scanner.cands.sort_by_key(|c| c.0);
+                } else {
+                    scanner.discover(engine, to as u64, eof);
+                }
+            }
+            format!("{:?} {:?}", scanner.cands, scanner.hits)
+        };
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..400 {
+            xorshift(&mut state);
+            let count = (state >> 59) as usize + 1;
+            let text: Vec<u8> = (0..count)
+                .flat_map(|k| pieces[(state >> (k * 2 % 60)) as usize % pieces.len()].to_vec())
+                .collect();
+            let len = text.len();
+            assert_eq!(queued(&text, &[len], false), queued(&text, &[len], true));
+            for split in 1..len {
+                let parts = [split, len];
+                let expected = queued(&text, &parts, true);
+                assert_eq!(
+                    queued(&text, &parts, false),
+                    expected,
+                    "{split} in {text:?}"
+                );
+            }
+        }
     }
 
     /// The hinted search answers what `partition_point` does, from any hint.
