@@ -201,6 +201,12 @@ impl Protect {
     }
 }
 
+/// The path the scanner is given for a JSON value: none. Rendering the
+/// display path for every scanned value would cost more than naming the
+/// few findings and rejections that come out, which the rewriter does
+/// (see [`JsonRewriter::take_scanned_findings`], [`JsonRewriter::named`]).
+const UNNAMED: &str = "";
+
 /// Longest object key or number the rewriter buffers.
 const MAX_KEY: usize = 1024;
 
@@ -234,77 +240,114 @@ struct Frame {
     prev: Node,
 }
 
-#[derive(Debug, Clone)]
+/// One step of the current value's path.
+#[derive(Debug, Clone, Copy)]
 enum Seg {
-    /// Where the key's text is in [`Path::display`] (after its `.`, unless
-    /// it is the first segment).
-    Key { start: usize, end: usize },
-    /// Element `n` of an array, shown from `at` in [`Path::display`].
-    Index { n: usize, at: usize },
+    /// An object key whose key path is cached: its name is the cache's.
+    Cached(u32),
+    /// An object key not cached: its text is `Path::spilled[start..end]`.
+    Spilled { start: usize, end: usize },
+    /// Element `n` of an array.
+    Index(usize),
 }
 
-impl Seg {
-    /// Length of [`Path::display`] before this segment.
-    fn mark(&self) -> usize {
-        match *self {
-            Seg::Key { start, .. } => start.saturating_sub(1),
-            Seg::Index { at, .. } => at,
-        }
-    }
-}
-
-/// The path of the current value: its segments (for policy decisions) and
-/// its display form (`tickets[2].subject`, for findings), kept in step so
-/// that the display form costs a key's length per member instead of a
-/// rebuild per scanned value.
+/// The path of the current value, as steps. A cached key is its node, so
+/// entering and leaving a member is a push and a pop; the display form
+/// (`tickets[2].subject`) is rendered from the steps only when a finding,
+/// a drop or an error needs it (see [`Path::render`]), which few values
+/// do, and then only from the first step that changed since the last
+/// rendering (most often just the last key, as the values with findings
+/// of one ticket share the ticket's index).
 #[derive(Debug, Default)]
 struct Path {
     segs: Vec<Seg>,
+    /// The text of the keys that are not cached, in path order.
+    spilled: String,
+    /// The display form of the first `rendered.len()` steps.
     display: String,
+    /// The length of `display` after each of those steps.
+    rendered: Vec<usize>,
 }
 
 impl Path {
-    fn push_key(&mut self, key: &str) {
-        if !self.display.is_empty() {
-            self.display.push('.');
-        }
-        let start = self.display.len();
-        self.display.push_str(key);
-        let end = self.display.len();
-        self.segs.push(Seg::Key { start, end });
+    fn push_cached(&mut self, node: u32) {
+        self.segs.push(Seg::Cached(node));
     }
 
-    /// The object keys (array indices are not part of policy paths).
-    fn keys(&self) -> impl DoubleEndedIterator<Item = &str> {
-        self.segs.iter().filter_map(|s| match *s {
-            Seg::Key { start, end } => Some(&self.display[start..end]),
-            Seg::Index { .. } => None,
-        })
+    fn push_spilled(&mut self, key: &str) {
+        let start = self.spilled.len();
+        self.spilled.push_str(key);
+        let end = self.spilled.len();
+        self.segs.push(Seg::Spilled { start, end });
     }
 
     /// Enters an array, at its first element.
     fn push_index(&mut self) {
-        let at = self.display.len();
-        self.display.push_str("[0]");
-        self.segs.push(Seg::Index { n: 0, at });
+        self.segs.push(Seg::Index(0));
     }
 
     /// Moves to the next element of the innermost array.
     fn next_index(&mut self) {
-        let Some(Seg::Index { n, at }) = self.segs.last_mut() else {
-            return;
-        };
-        *n += 1;
-        self.display.truncate(*at);
-        self.display.push('[');
-        push_decimal(&mut self.display, *n);
-        self.display.push(']');
+        if let Some(Seg::Index(n)) = self.segs.last_mut() {
+            *n += 1;
+            self.unrender_from(self.segs.len() - 1);
+        }
     }
 
+    /// Leaves the last step (inlined: it runs at every value's end).
+    #[inline]
     fn pop(&mut self) {
-        if let Some(seg) = self.segs.pop() {
-            self.display.truncate(seg.mark());
+        if let Some(Seg::Spilled { start, .. }) = self.segs.pop() {
+            self.spilled.truncate(start);
         }
+        self.unrender_from(self.segs.len());
+    }
+
+    /// Drops the rendering of step `k` and those after it, which were left
+    /// or changed.
+    fn unrender_from(&mut self, k: usize) {
+        if self.rendered.len() > k {
+            self.rendered.truncate(k);
+            self.display
+                .truncate(self.rendered.last().copied().unwrap_or(0));
+        }
+    }
+
+    /// The key a step names (`None` for an array index).
+    fn key_name<'a>(&'a self, seg: &Seg, cache: &'a KeyCache) -> Option<&'a str> {
+        match *seg {
+            Seg::Cached(node) => Some(&cache.resolution(Some(node)).name),
+            Seg::Spilled { start, end } => Some(&self.spilled[start..end]),
+            Seg::Index(_) => None,
+        }
+    }
+
+    /// The object keys (array indices are not part of policy paths).
+    fn keys<'a>(&'a self, cache: &'a KeyCache) -> impl DoubleEndedIterator<Item = &'a str> {
+        self.segs
+            .iter()
+            .filter_map(move |s| self.key_name(s, cache))
+    }
+
+    /// The display form: keys joined by `.` (none before the first, nor
+    /// while all before are empty), indices in brackets. Renders the
+    /// steps not rendered yet.
+    fn render(&mut self, cache: &KeyCache) -> &str {
+        for k in self.rendered.len()..self.segs.len() {
+            let display = &mut self.display;
+            match self.segs[k] {
+                Seg::Cached(node) => push_key(display, &cache.resolution(Some(node)).name),
+                Seg::Spilled { start, end } => push_key(display, &self.spilled[start..end]),
+                Seg::Index(n) => push_index(display, n),
+            }
+            self.rendered.push(display.len());
+        }
+        &self.display
+    }
+
+    /// Whether the path goes through an array.
+    fn in_array(&self) -> bool {
+        self.segs.iter().any(|s| matches!(s, Seg::Index(_)))
     }
 }
 
@@ -483,13 +526,13 @@ impl JsonRewriter {
     }
 
     /// The display path of the current value (`tickets[2].subject`).
-    fn display_path(&self) -> String {
-        self.path.display.clone()
+    fn display_path(&mut self) -> String {
+        self.path.render(&self.cache).to_string()
     }
 
     /// Object keys of the current path (array indices are not part of policy paths).
     fn keys(&self) -> impl DoubleEndedIterator<Item = &str> {
-        self.path.keys()
+        self.path.keys(&self.cache)
     }
 
     fn last_key(&self) -> &str {
@@ -1053,7 +1096,7 @@ impl JsonRewriter {
         let (parent, prev) = self.stack.last().map_or((None, None), |f| (f.node, f.prev));
         let node = match known {
             Some(node) => {
-                self.path.push_key(&self.cache.resolution(known).name);
+                self.path.push_cached(node);
                 Some(node)
             }
             None => self.resolve_key(engine, parent, prev),
@@ -1066,12 +1109,12 @@ impl JsonRewriter {
 
     /// [`Self::enter_key`] in an object at `parent`, after member `prev`.
     fn resolve_key(&mut self, engine: &Engine, parent: Node, prev: Node) -> Node {
-        if let Some(node) = self.cache.get(parent, prev, &self.key_raw) {
-            self.path.push_key(&self.cache.resolution(node).name);
-            return node;
+        if let Some(Some(node)) = self.cache.get(parent, prev, &self.key_raw) {
+            self.path.push_cached(node);
+            return Some(node);
         }
         unescape_key_into(&self.key_raw, &mut self.key_text);
-        self.path.push_key(&self.key_text);
+        self.path.push_spilled(&self.key_text);
         let resolved = self.resolve_path(engine);
         self.cache.insert(parent, prev, &self.key_raw, resolved)
     }
@@ -1106,11 +1149,7 @@ impl JsonRewriter {
     fn ticket_relative(&self) -> Option<(Vec<String>, bool)> {
         let t = self.tagging.as_ref()?;
         let keys = self.policy_path();
-        let in_array = self
-            .path
-            .segs
-            .iter()
-            .any(|s| matches!(s, Seg::Index { .. }));
+        let in_array = self.path.in_array();
         keys.starts_with(
             &t.target
                 .ticket
@@ -1401,7 +1440,8 @@ impl JsonRewriter {
         match self.value_sink {
             Sink::Scan => {
                 let at = self.offset + i as u64;
-                scanned_whole = self.scan_run(engine, run, at, closed, escaped, out)?;
+                let scanned = self.scan_run(engine, run, at, closed, escaped, out);
+                scanned_whole = self.named(scanned)?;
             }
             Sink::Base64 => {
                 let field = engine.field_ctx(self.last_key()).into_owned();
@@ -1420,9 +1460,10 @@ impl JsonRewriter {
         }
         if self.value_sink == Sink::Scan {
             if !scanned_whole {
-                self.scanner.finish(engine, &self.key, out)?;
+                let finished = self.scanner.finish(engine, &self.key, out);
+                self.named(finished)?;
             }
-            self.findings.append(&mut self.scanner.findings);
+            self.take_scanned_findings();
         }
         if self.value_sink == Sink::Base64 {
             let field = engine.field_ctx(self.last_key()).into_owned();
@@ -1459,7 +1500,7 @@ impl JsonRewriter {
         if let Some(node) = self.unstarted_scan.take() {
             let r = self.cache.resolution(node);
             let shadow = self.mode == Mode::Shadow;
-            let (key, path) = (&self.key, self.path.display.as_str());
+            let (key, path) = (&self.key, UNNAMED);
             let whole_value = closed && !escaped;
             if whole_value && !r.html && r.field.whole.is_none() && run.len() < engine.max_token {
                 // An uncached key path (`None`) has no lasting identity.
@@ -1493,6 +1534,37 @@ impl JsonRewriter {
         Ok(false)
     }
 
+    /// Moves the findings of the value just scanned to the rewriter's,
+    /// named with its display path (see [`UNNAMED`]). Inlined: most
+    /// values have none.
+    #[inline]
+    fn take_scanned_findings(&mut self) {
+        if !self.scanner.findings.is_empty() {
+            self.name_scanned_findings();
+        }
+    }
+
+    /// [`Self::take_scanned_findings`] for a value with findings.
+    fn name_scanned_findings(&mut self) {
+        let path: Arc<str> = Arc::from(self.path.render(&self.cache));
+        for f in &mut self.scanner.findings {
+            f.path = Arc::clone(&path);
+        }
+        self.findings.append(&mut self.scanner.findings);
+    }
+
+    /// `scanned`, a rejection in it named with the display path of the
+    /// value scanned (see [`UNNAMED`]).
+    fn named<T>(&mut self, scanned: Result<T, RedactError>) -> Result<T, RedactError> {
+        scanned.map_err(|e| match e {
+            RedactError::Rejected { detector, .. } => RedactError::Rejected {
+                detector,
+                path: self.display_path(),
+            },
+            e => e,
+        })
+    }
+
     fn end_number(&mut self, engine: &Engine, out: &mut Vec<u8>) -> Result<(), RedactError> {
         if !valid_number(&self.num) {
             return Err(Self::err(self.num_start, "invalid number"));
@@ -1511,12 +1583,14 @@ impl JsonRewriter {
                 Encoding::Plain,
                 self.num_start,
                 field,
-                &self.path.display,
+                UNNAMED,
                 self.mode == Mode::Shadow,
             );
-            self.scanner.push(engine, &self.key, &num, &mut text)?;
-            self.scanner.finish(engine, &self.key, &mut text)?;
-            self.findings.append(&mut self.scanner.findings);
+            let scanned = self.scanner.push(engine, &self.key, &num, &mut text);
+            self.named(scanned)?;
+            let finished = self.scanner.finish(engine, &self.key, &mut text);
+            self.named(finished)?;
+            self.take_scanned_findings();
             if text == num {
                 out.extend_from_slice(&num);
             } else {
@@ -1689,8 +1763,17 @@ fn resolve(policy: &FieldPolicy, html: &[KeyGlob], engine: &Engine, path: &[&str
     }
 }
 
-/// Appends `n` in decimal (no formatter on the per-value path).
-fn push_decimal(s: &mut String, mut n: usize) {
+/// Appends `key` to a display path.
+fn push_key(display: &mut String, key: &str) {
+    if !display.is_empty() {
+        display.push('.');
+    }
+    display.push_str(key);
+}
+
+/// Appends array index `n` as `[n]` (no formatter: this runs for every
+/// value with findings).
+fn push_index(s: &mut String, mut n: usize) {
     let mut digits = [0u8; 20];
     let mut k = digits.len();
     loop {
@@ -1701,7 +1784,12 @@ fn push_decimal(s: &mut String, mut n: usize) {
             break;
         }
     }
-    s.extend(digits[k..].iter().map(|&d| char::from(d)));
+    s.reserve(digits.len() - k + 2);
+    s.push('[');
+    for &d in &digits[k..] {
+        s.push(char::from(d));
+    }
+    s.push(']');
 }
 
 fn unescape_key(raw: &[u8]) -> String {
@@ -1743,16 +1831,159 @@ mod tests {
     /// an inert-value table of `slots` slots.
     fn rewrite(body: &[u8], piece: usize, slots: usize) -> (Vec<u8>, Vec<Finding>) {
         let rules = shipped_rules();
+        let (out, findings) = rewrite_with(&rules, body, piece, slots).expect("rewrites");
+        (out, findings)
+    }
+
+    /// [`rewrite`] with `rules`, which may refuse the body.
+    fn rewrite_with(
+        rules: &crate::core::ruleset::Ruleset,
+        body: &[u8],
+        piece: usize,
+        slots: usize,
+    ) -> Result<(Vec<u8>, Vec<Finding>), RedactError> {
         let (engine, policy) = (&rules.engine, Arc::new(FieldPolicy::scan_all()));
         let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
         let mut rw = JsonRewriter::new(engine, &rules.settings, policy, key, false);
         rw.inert = InertValues::new(slots);
         let mut out = Vec::new();
         for chunk in body.chunks(piece) {
-            rw.push(engine, chunk, &mut out).expect("push");
+            rw.push(engine, chunk, &mut out)?;
         }
-        rw.finish(engine, &mut out).expect("finish");
-        (out, std::mem::take(&mut rw.findings))
+        rw.finish(engine, &mut out)?;
+        Ok((out, std::mem::take(&mut rw.findings)))
+    }
+
+    /// The display path of a member `key` (unescaped) of the value at `path`.
+    fn member_path(path: &str, key: &str) -> String {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    }
+
+    /// Appends a random value at display path `path` to `body`; every
+    /// e-mail address in it is recorded in `leaves` with its byte range
+    /// and path. Keys: empty, dotted, escaped (`k\u0031` is `k1`), and
+    /// hundreds of distinct ones, more than the key cache holds.
+    fn random_value(
+        state: &mut u64,
+        depth: usize,
+        path: &str,
+        body: &mut String,
+        leaves: &mut Vec<(usize, usize, String)>,
+    ) {
+        xorshift(state);
+        let pick = *state % 10;
+        if depth < 4 && pick < 3 {
+            body.push('{');
+            for m in 0..1 + (*state >> 8) % 4 {
+                xorshift(state);
+                let (raw, key) = match *state % 5 {
+                    0 => (String::new(), String::new()),
+                    1 => ("a.b".to_string(), "a.b".to_string()),
+                    2 => ("k\\u0031".to_string(), "k1".to_string()),
+                    _ => {
+                        let k = format!("k{}", (*state >> 8) % 900);
+                        (k.clone(), k)
+                    }
+                };
+                if m > 0 {
+                    body.push(',');
+                }
+                body.push_str(&format!("\"{raw}\":"));
+                random_value(state, depth + 1, &member_path(path, &key), body, leaves);
+            }
+            body.push('}');
+        } else if depth < 4 && pick < 5 {
+            body.push('[');
+            for n in 0..1 + (*state >> 8) % 12 {
+                if n > 0 {
+                    body.push(',');
+                }
+                random_value(state, depth + 1, &format!("{path}[{n}]"), body, leaves);
+            }
+            body.push(']');
+        } else if pick < 8 {
+            let start = body.len();
+            body.push_str("\"mail anna.berg@example.se now\"");
+            leaves.push((start, body.len(), path.to_string()));
+        } else {
+            body.push_str(if pick == 8 { "\"ok\"" } else { "12" });
+        }
+    }
+
+    /// Findings are named with the display path of their value, rendered
+    /// on demand from the path's steps, as a path built member by member
+    /// names them: through arrays, empty, dotted and escaped keys, and keys
+    /// the full key cache no longer holds; whole and in pieces.
+    #[test]
+    fn findings_are_named_with_the_display_path_of_their_value() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut body = String::from("[");
+        let mut leaves = Vec::new();
+        for n in 0..300 {
+            if n > 0 {
+                body.push(',');
+            }
+            random_value(&mut state, 0, &format!("[{n}]"), &mut body, &mut leaves);
+        }
+        body.push(']');
+        assert!(leaves.len() > 300, "{} leaves", leaves.len());
+        for piece in [body.len(), 97, 5] {
+            let (_, findings) = rewrite(body.as_bytes(), piece, INERT_SLOTS);
+            let mut found = vec![false; leaves.len()];
+            for f in &findings {
+                let k = leaves
+                    .iter()
+                    .position(|&(a, b, _)| (a as u64) < f.start && f.end < b as u64)
+                    .expect("a finding inside an e-mail value");
+                assert_eq!(&*f.path, leaves[k].2, "pieces of {piece}");
+                found[k] = true;
+            }
+            assert!(found.iter().all(|&f| f), "pieces of {piece}");
+        }
+    }
+
+    /// A `reject` detector refuses a body naming the display path of the
+    /// value, whether it is a short string scanned whole, a long one
+    /// scanned as it comes, or a number.
+    #[test]
+    fn a_rejection_names_the_path_of_its_value() {
+        let rule = r#"
+[[detector]]
+id = "t.code"
+description = "d"
+kind = "number"
+pattern = '[0-9]{5}'
+action = "reject"
+must_match = ["12345"]
+"#;
+        let source = crate::core::ruleset::RuleSource {
+            path: "t.toml".into(),
+            text: rule.into(),
+        };
+        let rules = crate::core::ruleset::Ruleset::compile(&[source]).expect("compiles");
+        let long = "x ".repeat(rules.engine.max_token);
+        let cases = [
+            (
+                r#"{"a":[{"b":"ok"},{"b":"ok 12345"}]}"#.to_string(),
+                "a[1].b",
+            ),
+            (format!(r#"{{"a":{{"":["{long} 12345"]}}}}"#), "a.[0]"),
+            (r#"{"t":[{"n":1},{"n":12345}]}"#.to_string(), "t[1].n"),
+        ];
+        for (body, path) in cases {
+            for piece in [body.len(), 3] {
+                let err = rewrite_with(&rules, body.as_bytes(), piece, INERT_SLOTS);
+                let want = RedactError::Rejected {
+                    detector: "t.code".into(),
+                    path: path.into(),
+                };
+                assert_eq!(err.err(), Some(want), "{path}, pieces of {piece}");
+            }
+        }
     }
 
     /// A body whose short values repeat, at the same key path and at

@@ -114,7 +114,8 @@ pub(crate) struct Scanner {
     caps: Vec<CapState>,
     ctx: FieldCtx,
     path: String,
-    /// `path` shared by this value's findings, made at its first finding.
+    /// `path` shared by the findings of the values at it, made at the
+    /// first of them.
     finding_path: Option<Arc<str>>,
     shadow: bool,
     whole: Option<(u16, Option<Pseudonymizer>, bool)>,
@@ -219,9 +220,14 @@ impl Scanner {
         // Field by field: keeps the allocation.
         self.ctx.context_ok.clone_from(&ctx.context_ok);
         self.ctx.whole = ctx.whole;
-        self.path.clear();
-        self.path.push_str(path);
-        self.finding_path = None;
+        // A value at the same path as the last one (the JSON rewriter
+        // names its findings itself and gives every value the same, empty,
+        // path) shares its findings' path with it.
+        if self.path != path {
+            self.path.clear();
+            self.path.push_str(path);
+            self.finding_path = None;
+        }
         self.shadow = shadow;
     }
 
@@ -417,7 +423,7 @@ impl Scanner {
         Ok(())
     }
 
-    /// The path for a finding: one allocation per value, not per finding.
+    /// The path for a finding: one allocation per path, not per finding.
     fn finding_path(&mut self) -> Arc<str> {
         let path = &self.path;
         Arc::clone(
