@@ -1028,18 +1028,42 @@ static TOKEN_BYTE: [bool; 256] = {
     t
 };
 
-/// The byte counts of a token (indexed by `b & 0x7f`, which is `b` for the
-/// bytes allowed) and its numbers of lower-case letters, upper-case letters,
-/// digits and symbols; `None` at a byte outside the token alphabet. One pass
-/// counts every byte (the entropy test needs the counts too), and the
-/// classes are sums over the counts.
-fn token_counts(s: &[u8]) -> Option<([u32; 128], [usize; 4])> {
+/// What one pass over a token learns (see [`token_pass`]).
+struct TokenCounts {
+    /// Byte counts, indexed by `b & 0x7f` (which is `b` for the bytes allowed).
+    counts: [u32; 128],
+    /// Lower-case letters, upper-case letters, digits and symbols.
+    classes: [usize; 4],
+    /// Letters inside word-like runs: `[A-Za-z][a-z]{4,}`, each run taken
+    /// as far as it goes.
+    wordy: usize,
+}
+
+/// The counts of token `s`; `None` at a byte outside the token alphabet.
+/// One pass counts every byte (the entropy test needs the counts too) and
+/// measures the word-like runs as it goes: a token is long, and a second
+/// pass over it for the runs cost as much as the first. The classes are
+/// sums over the counts.
+fn token_pass(s: &[u8]) -> Option<TokenCounts> {
     let mut counts = [0u32; 128];
+    // `run`: letters in the word-like run that ends here (0: none).
+    let (mut wordy, mut run) = (0, 0);
     for &b in s {
         if !TOKEN_BYTE[usize::from(b)] {
             return None;
         }
         counts[usize::from(b & 0x7f)] += 1;
+        if run > 0 && b.is_ascii_lowercase() {
+            run += 1;
+        } else {
+            if run >= 5 {
+                wordy += run;
+            }
+            run = usize::from(b.is_ascii_alphabetic());
+        }
+    }
+    if run >= 5 {
+        wordy += run;
     }
     let span = |lo: u8, hi: u8| -> usize {
         counts[usize::from(lo)..=usize::from(hi)]
@@ -1057,7 +1081,11 @@ fn token_counts(s: &[u8]) -> Option<([u32; 128], [usize; 4])> {
         span(b'0', b'9'),
         symbols,
     ];
-    Some((counts, classes))
+    Some(TokenCounts {
+        counts,
+        classes,
+        wordy,
+    })
 }
 
 /// API key / bearer token / client secret.
@@ -1079,7 +1107,12 @@ pub fn api_token(candidate: &str, _: &Gazetteer) -> bool {
     if !(20..=2048).contains(&s.len()) {
         return false;
     }
-    let Some((counts, [lower, upper, digit, symbol])) = token_counts(s) else {
+    let Some(TokenCounts {
+        counts,
+        classes: [lower, upper, digit, symbol],
+        wordy,
+    }) = token_pass(s)
+    else {
         return false;
     };
     let classes = [lower, upper, digit, symbol]
@@ -1106,24 +1139,7 @@ pub fn api_token(candidate: &str, _: &Gazetteer) -> bool {
             return false;
         }
     }
-    // Letters inside word-like runs: [A-Za-z][a-z]{4,}.
     let letters = lower + upper;
-    let mut wordy = 0;
-    let mut i = 0;
-    while i < s.len() {
-        if s[i].is_ascii_alphabetic() {
-            let mut j = i + 1;
-            while j < s.len() && s[j].is_ascii_lowercase() {
-                j += 1;
-            }
-            if j - i >= 5 {
-                wordy += j - i;
-            }
-            i = j;
-        } else {
-            i += 1;
-        }
-    }
     letters == 0 || wordy * 2 < letters
 }
 
@@ -2500,8 +2516,8 @@ mod tests {
     /// The counted classes are those a per-byte match finds, on random
     /// strings over token bytes and some that are not.
     #[test]
-    fn token_counts_match_a_per_byte_classification() {
-        let alphabet = b"aZz0A9-_.+/=~ \x00\x7f\xc3@";
+    fn token_pass_matches_a_per_byte_classification() {
+        let alphabet = b"abcdezZ0A9-_.+/=~ \x00\x7f\xc3@";
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..20_000 {
             xorshift(&mut state);
@@ -2524,8 +2540,33 @@ mod tests {
                     Some(())
                 })
                 .map(|()| classes);
-            assert_eq!(token_counts(&s).map(|(_, c)| c), expected, "{s:?}");
+            assert_eq!(token_pass(&s).map(|t| t.classes), expected, "{s:?}");
+            if let Some(t) = token_pass(&s) {
+                assert_eq!(t.wordy, wordy_letters(&s), "{s:?}");
+            }
         }
+    }
+
+    /// Letters in word-like runs `[A-Za-z][a-z]{4,}` as a walk from run
+    /// start to run end finds them: what [`token_pass`] counts on the fly.
+    fn wordy_letters(s: &[u8]) -> usize {
+        let mut wordy = 0;
+        let mut i = 0;
+        while i < s.len() {
+            if s[i].is_ascii_alphabetic() {
+                let mut j = i + 1;
+                while j < s.len() && s[j].is_ascii_lowercase() {
+                    j += 1;
+                }
+                if j - i >= 5 {
+                    wordy += j - i;
+                }
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+        wordy
     }
 
     #[test]
