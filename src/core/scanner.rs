@@ -1046,10 +1046,7 @@ impl Scanner {
             return Ok(());
         }
         if let Some(validate) = det.validator {
-            let Ok(text) = std::str::from_utf8(&self.vb.view[value.clone()]) else {
-                return Ok(());
-            };
-            if !validate(text, &engine.gazetteer) {
+            if !validate(&self.vb.view[value], &engine.gazetteer) {
                 return Ok(());
             }
         }
@@ -1137,10 +1134,9 @@ impl Scanner {
                 self.context_allows(engine, d, ms)
             };
             if let Some(context) = context {
-                let valid = det.validator.is_none_or(|v| {
-                    std::str::from_utf8(&self.vb.view[m.range()])
-                        .is_ok_and(|t| v(t, &engine.gazetteer))
-                });
+                let valid = det
+                    .validator
+                    .is_none_or(|v| v(&self.vb.view[m.range()], &engine.gazetteer));
                 if valid {
                     self.pending.push(Match {
                         start: ms,
@@ -1735,8 +1731,8 @@ pub(crate) mod tests {
                     let input = Input::new(&hay).range(start..end).anchored(ReAnchored::Yes);
                     let finds = digits >= det.min_digits
                         && det.regex.search(&input).is_some_and(|m| {
-                            let text = std::str::from_utf8(&hay[m.range()]).expect("ASCII");
-                            det.validator.is_none_or(|v| v(text, &engine.gazetteer))
+                            det.validator
+                                .is_none_or(|v| v(&hay[m.range()], &engine.gazetteer))
                         });
                     let passes = mask & bit != 0;
                     assert!(

@@ -16,8 +16,25 @@ use std::sync::OnceLock;
 use super::gazetteer::Gazetteer;
 use super::word_ends::WordEnds;
 
-/// A validator gets the matched text (the `value` capture group if the pattern has one, else the whole match).
-pub type ValidatorFn = fn(candidate: &str, gazetteer: &Gazetteer) -> bool;
+/// A validator gets the matched bytes (the `value` capture group if the
+/// pattern has one, else the whole match). Those that read text (names,
+/// e-mail, addresses: registered through `text!`) turn away bytes that
+/// are not UTF-8.
+/// The others read ASCII digits, letters and separators, and turn away any
+/// other byte themselves: they skip the UTF-8 check, which cost as much as
+/// their own work on a short number, and a value that is not UTF-8 still
+/// fails every validator.
+pub type ValidatorFn = fn(candidate: &[u8], gazetteer: &Gazetteer) -> bool;
+
+/// A [`ValidatorFn`] for a validator that reads text: bytes that are not
+/// UTF-8 fail it.
+macro_rules! text {
+    ($validator:ident) => {
+        |candidate: &[u8], g: &Gazetteer| {
+            std::str::from_utf8(candidate).is_ok_and(|text| $validator(text, g))
+        }
+    };
+}
 
 /// Year used to infer the century of two-digit birth years (Swedish numbers):
 /// a date is never placed after this year. Fixed, not read from the clock, so
@@ -32,17 +49,17 @@ const VALIDATORS: &[(&str, ValidatorFn)] = &[
     ("fi_henkilotunnus", fi_henkilotunnus),
     ("payment_card", payment_card),
     ("iban", iban),
-    ("email", email),
+    ("email", text!(email)),
     ("phone", phone),
-    ("ipv4", ipv4),
-    ("ipv6", ipv6),
-    ("jwt", jwt),
+    ("ipv4", text!(ipv4)),
+    ("ipv6", text!(ipv6)),
+    ("jwt", text!(jwt)),
     ("api_token", api_token),
-    ("secret_value", secret_value),
-    ("person_name", person_name),
-    ("person_name_cued", person_name_cued),
-    ("postcode_city", postcode_city),
-    ("street_address", street_address),
+    ("secret_value", text!(secret_value)),
+    ("person_name", text!(person_name)),
+    ("person_name_cued", text!(person_name_cued)),
+    ("postcode_city", text!(postcode_city)),
+    ("street_address", text!(street_address)),
 ];
 
 const NAMES: &[&str] = &[
@@ -118,9 +135,9 @@ fn two(d: &[u8]) -> u32 {
 /// Copies the ASCII digits of `s` into `buf` as values 0–9, skipping bytes in
 /// `seps`. Returns the digit count, or `None` on any other byte or when `buf`
 /// overflows.
-fn collect_digits(s: &str, seps: &[u8], buf: &mut [u8]) -> Option<usize> {
+fn collect_digits(s: &[u8], seps: &[u8], buf: &mut [u8]) -> Option<usize> {
     let mut n = 0;
-    for &b in s.as_bytes() {
+    for &b in s {
         if b.is_ascii_digit() {
             *buf.get_mut(n)? = b - b'0';
             n += 1;
@@ -269,8 +286,8 @@ fn before_byte(s: &str, sep: u8) -> &str {
 /// samordningsnummer (co-ordination number, day + 60). For 10-digit forms the
 /// century is the most recent one that does not put the birth year after
 /// [`REFERENCE_YEAR`], minus 100 years with `+`.
-pub fn se_personnummer(candidate: &str, _: &Gazetteer) -> bool {
-    let b = candidate.as_bytes();
+pub fn se_personnummer(candidate: &[u8], _: &Gazetteer) -> bool {
+    let b = candidate;
     let (digits, sep) = match b.len() {
         10 | 12 => (b, None),
         11 | 13 => {
@@ -336,8 +353,8 @@ fn se_digits(ascii: &[u8], sep: Option<u8>) -> bool {
 /// digit as the CPR office defines it (0–3: 1900s; 4 and 9: 2000s if YY ≤ 36,
 /// else 1900s; 5–8: 2000s if YY ≤ 57, else 1800s). The modulus-11 check is
 /// not applied: numbers issued since 2007 need not satisfy it.
-pub fn dk_cpr(candidate: &str, _: &Gazetteer) -> bool {
-    let b = candidate.as_bytes();
+pub fn dk_cpr(candidate: &[u8], _: &Gazetteer) -> bool {
+    let b = candidate;
     let mut d = [0u8; 10];
     match b.len() {
         10 => {}
@@ -375,8 +392,8 @@ pub fn dk_cpr(candidate: &str, _: &Gazetteer) -> bool {
 /// the month. The century comes from the individual number `III`; the birth
 /// date must exist. An optional single space or dash after the date is
 /// tolerated (`DDMMYY IIIKK`).
-pub fn no_fodselsnummer(candidate: &str, _: &Gazetteer) -> bool {
-    let b = candidate.as_bytes();
+pub fn no_fodselsnummer(candidate: &[u8], _: &Gazetteer) -> bool {
+    let b = candidate;
     match b.len() {
         11 => {}
         12 if b[6] == b' ' || b[6] == b'-' => {}
@@ -425,9 +442,9 @@ pub fn no_fodselsnummer(candidate: &str, _: &Gazetteer) -> bool {
 /// as of the 2023 reform. The individual number `ZZZ` must be 002–899, the
 /// date must exist, and the check character is
 /// `"0123456789ABCDEFHJKLMNPRSTUVWXY"[DDMMYYZZZ mod 31]`. Upper case only.
-pub fn fi_henkilotunnus(candidate: &str, _: &Gazetteer) -> bool {
+pub fn fi_henkilotunnus(candidate: &[u8], _: &Gazetteer) -> bool {
     const CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
-    let b = candidate.as_bytes();
+    let b = candidate;
     if b.len() != 11 || !b[..6].iter().chain(&b[7..10]).all(u8::is_ascii_digit) {
         return false;
     }
@@ -465,8 +482,8 @@ pub fn fi_henkilotunnus(candidate: &str, _: &Gazetteer) -> bool {
 /// 2221–2720 (16), Amex 34/37 (15), Discover 6011/644–649/65 (16–19), JCB
 /// 3528–3589 (16–19), Diners 300–305/36/38/39 (14–19), Maestro 50/56–69
 /// (13–19), UnionPay 62 (16–19), Dankort 5019 (16).
-pub fn payment_card(candidate: &str, _: &Gazetteer) -> bool {
-    let b = candidate.as_bytes();
+pub fn payment_card(candidate: &[u8], _: &Gazetteer) -> bool {
+    let b = candidate;
     let edge_ok = |x: Option<&u8>| x.is_some_and(u8::is_ascii_digit);
     if !edge_ok(b.first()) || !edge_ok(b.last()) {
         return false;
@@ -515,10 +532,10 @@ const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
 /// IBAN: spaces ignored; known country with its exact length; check digits
 /// `00`, `01` and `99` never occur; upper-case letters and digits only;
 /// ISO 7064 mod-97 must equal 1 (computed as a streaming remainder, no bigints).
-pub fn iban(candidate: &str, _: &Gazetteer) -> bool {
+pub fn iban(candidate: &[u8], _: &Gazetteer) -> bool {
     let mut buf = [0u8; 34];
     let mut n = 0;
-    for &b in candidate.as_bytes() {
+    for &b in candidate {
         if b == b' ' {
             continue;
         }
@@ -669,8 +686,7 @@ struct PhoneParts {
 /// Tokenises a phone-like candidate. `None` on any character outside
 /// digits, `+ ( ) - . space`, on a `+` that is not first, on unbalanced or
 /// nested parentheses, or on too many digits/groups.
-fn parse_phone(s: &str) -> Option<PhoneParts> {
-    let b = s.as_bytes();
+fn parse_phone(b: &[u8]) -> Option<PhoneParts> {
     let mut p = PhoneParts {
         digits: [0; 20],
         n: 0,
@@ -792,8 +808,10 @@ fn country_code_len(d: &[u8]) -> Option<usize> {
 ///   Swedish bankgiro or an article number than a phone number). A bare
 ///   8-digit run is rejected: too many order numbers look like that; rule
 ///   files catch those with context words instead.
-pub fn phone(candidate: &str, _: &Gazetteer) -> bool {
-    let s = trim(candidate);
+pub fn phone(candidate: &[u8], _: &Gazetteer) -> bool {
+    let Some(s) = trim_bytes(candidate) else {
+        return false;
+    };
     if s.len() > 40 {
         return false;
     }
@@ -855,12 +873,32 @@ pub fn phone(candidate: &str, _: &Gazetteer) -> bool {
 /// when both end bytes are ASCII and not white space there is nothing to
 /// trim, and the Unicode-aware scan of both ends is skipped.
 fn trim(s: &str) -> &str {
+    if ends_kept(s.as_bytes()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
+/// [`trim`] on bytes, for a validator that reads them as ASCII: `None` if
+/// an end needs the Unicode-aware trim and the bytes are not UTF-8 (what
+/// `str::from_utf8` before [`trim`] turned away).
+fn trim_bytes(b: &[u8]) -> Option<&[u8]> {
+    if ends_kept(b) {
+        return Some(b);
+    }
+    std::str::from_utf8(b).ok().map(|s| s.trim().as_bytes())
+}
+
+/// Whether `b` has an end byte and neither end is white space or
+/// non-ASCII: then [`trim`] keeps it whole.
+fn ends_kept(b: &[u8]) -> bool {
     // ASCII white space as `char::is_whitespace` has it: \t \n \v \f \r and space.
     let kept = |b: &u8| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' ');
-    match s.as_bytes() {
-        [first, .., last] if kept(first) && kept(last) => s,
-        [only] if kept(only) => s,
-        _ => s.trim(),
+    match b {
+        [first, .., last] => kept(first) && kept(last),
+        [only] => kept(only),
+        [] => false,
     }
 }
 
@@ -1028,18 +1066,42 @@ static TOKEN_BYTE: [bool; 256] = {
     t
 };
 
-/// The byte counts of a token (indexed by `b & 0x7f`, which is `b` for the
-/// bytes allowed) and its numbers of lower-case letters, upper-case letters,
-/// digits and symbols; `None` at a byte outside the token alphabet. One pass
-/// counts every byte (the entropy test needs the counts too), and the
-/// classes are sums over the counts.
-fn token_counts(s: &[u8]) -> Option<([u32; 128], [usize; 4])> {
+/// What one pass over a token learns (see [`token_pass`]).
+struct TokenCounts {
+    /// Byte counts, indexed by `b & 0x7f` (which is `b` for the bytes allowed).
+    counts: [u32; 128],
+    /// Lower-case letters, upper-case letters, digits and symbols.
+    classes: [usize; 4],
+    /// Letters inside word-like runs: `[A-Za-z][a-z]{4,}`, each run taken
+    /// as far as it goes.
+    wordy: usize,
+}
+
+/// The counts of token `s`; `None` at a byte outside the token alphabet.
+/// One pass counts every byte (the entropy test needs the counts too) and
+/// measures the word-like runs as it goes: a token is long, and a second
+/// pass over it for the runs cost as much as the first. The classes are
+/// sums over the counts.
+fn token_pass(s: &[u8]) -> Option<TokenCounts> {
     let mut counts = [0u32; 128];
+    // `run`: letters in the word-like run that ends here (0: none).
+    let (mut wordy, mut run) = (0, 0);
     for &b in s {
         if !TOKEN_BYTE[usize::from(b)] {
             return None;
         }
         counts[usize::from(b & 0x7f)] += 1;
+        if run > 0 && b.is_ascii_lowercase() {
+            run += 1;
+        } else {
+            if run >= 5 {
+                wordy += run;
+            }
+            run = usize::from(b.is_ascii_alphabetic());
+        }
+    }
+    if run >= 5 {
+        wordy += run;
     }
     let span = |lo: u8, hi: u8| -> usize {
         counts[usize::from(lo)..=usize::from(hi)]
@@ -1057,7 +1119,11 @@ fn token_counts(s: &[u8]) -> Option<([u32; 128], [usize; 4])> {
         span(b'0', b'9'),
         symbols,
     ];
-    Some((counts, classes))
+    Some(TokenCounts {
+        counts,
+        classes,
+        wordy,
+    })
 }
 
 /// API key / bearer token / client secret.
@@ -1074,12 +1140,17 @@ fn token_counts(s: &[u8]) -> Option<([u32; 128], [usize; 4])> {
 ///   (a capital or lower-case letter followed by ≥ 4 lower-case letters).
 ///
 /// Rejects `this_is_not_a_secret_value`, `ThisIsNotASecretValue`.
-pub fn api_token(candidate: &str, _: &Gazetteer) -> bool {
-    let s = candidate.as_bytes();
+pub fn api_token(candidate: &[u8], _: &Gazetteer) -> bool {
+    let s = candidate;
     if !(20..=2048).contains(&s.len()) {
         return false;
     }
-    let Some((counts, [lower, upper, digit, symbol])) = token_counts(s) else {
+    let Some(TokenCounts {
+        counts,
+        classes: [lower, upper, digit, symbol],
+        wordy,
+    }) = token_pass(s)
+    else {
         return false;
     };
     let classes = [lower, upper, digit, symbol]
@@ -1106,24 +1177,7 @@ pub fn api_token(candidate: &str, _: &Gazetteer) -> bool {
             return false;
         }
     }
-    // Letters inside word-like runs: [A-Za-z][a-z]{4,}.
     let letters = lower + upper;
-    let mut wordy = 0;
-    let mut i = 0;
-    while i < s.len() {
-        if s[i].is_ascii_alphabetic() {
-            let mut j = i + 1;
-            while j < s.len() && s[j].is_ascii_lowercase() {
-                j += 1;
-            }
-            if j - i >= 5 {
-                wordy += j - i;
-            }
-            i = j;
-        } else {
-            i += 1;
-        }
-    }
     letters == 0 || wordy * 2 < letters
 }
 
@@ -1735,7 +1789,11 @@ mod tests {
         let f = lookup(name).expect("validator exists");
         let g = gaz();
         for c in cases {
-            assert!(f(c.as_ref(), &g), "{name} should accept {:?}", c.as_ref());
+            assert!(
+                f(c.as_ref().as_bytes(), &g),
+                "{name} should accept {:?}",
+                c.as_ref()
+            );
         }
     }
 
@@ -1743,7 +1801,11 @@ mod tests {
         let f = lookup(name).expect("validator exists");
         let g = gaz();
         for c in cases {
-            assert!(!f(c.as_ref(), &g), "{name} should reject {:?}", c.as_ref());
+            assert!(
+                !f(c.as_ref().as_bytes(), &g),
+                "{name} should reject {:?}",
+                c.as_ref()
+            );
         }
     }
 
@@ -1893,7 +1955,7 @@ mod tests {
             for _ in 0..if min > 0 { 200_000 } else { 0 } {
                 xorshift(&mut state);
                 let s = phone_like(&mut state);
-                if f(&s, &g) {
+                if f(s.as_bytes(), &g) {
                     accepted += 1;
                     let digits = s.bytes().filter(u8::is_ascii_digit).count();
                     assert!(digits >= min, "{name} accepts {s:?} with {digits} digits");
@@ -2500,8 +2562,8 @@ mod tests {
     /// The counted classes are those a per-byte match finds, on random
     /// strings over token bytes and some that are not.
     #[test]
-    fn token_counts_match_a_per_byte_classification() {
-        let alphabet = b"aZz0A9-_.+/=~ \x00\x7f\xc3@";
+    fn token_pass_matches_a_per_byte_classification() {
+        let alphabet = b"abcdezZ0A9-_.+/=~ \x00\x7f\xc3@";
         let mut state = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..20_000 {
             xorshift(&mut state);
@@ -2524,7 +2586,83 @@ mod tests {
                     Some(())
                 })
                 .map(|()| classes);
-            assert_eq!(token_counts(&s).map(|(_, c)| c), expected, "{s:?}");
+            assert_eq!(token_pass(&s).map(|t| t.classes), expected, "{s:?}");
+            if let Some(t) = token_pass(&s) {
+                assert_eq!(t.wordy, wordy_letters(&s), "{s:?}");
+            }
+        }
+    }
+
+    /// Letters in word-like runs `[A-Za-z][a-z]{4,}` as a walk from run
+    /// start to run end finds them: what [`token_pass`] counts on the fly.
+    fn wordy_letters(s: &[u8]) -> usize {
+        let mut wordy = 0;
+        let mut i = 0;
+        while i < s.len() {
+            if s[i].is_ascii_alphabetic() {
+                let mut j = i + 1;
+                while j < s.len() && s[j].is_ascii_lowercase() {
+                    j += 1;
+                }
+                if j - i >= 5 {
+                    wordy += j - i;
+                }
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+        wordy
+    }
+
+    /// The validators that read bytes get values the scanner no longer
+    /// checks for UTF-8 first: they must turn away every value that is not
+    /// UTF-8 themselves, and answer on the rest as they do on its text.
+    /// Accepted values get bytes put in, before or after them: invalid
+    /// UTF-8, non-ASCII letters and white space (which the phone trim
+    /// takes off the ends), ASCII.
+    #[test]
+    fn byte_validators_answer_as_on_checked_text() {
+        let accepted = [
+            ("se_personnummer", "19811218-9876"),
+            ("dk_cpr", "070761-4285"),
+            ("no_fodselsnummer", "01010750160"),
+            ("fi_henkilotunnus", "131052-308T"),
+            ("payment_card", "4111 1111 1111 1111"),
+            ("iban", "GB82 WEST 1234 5698 7654 32"),
+            ("phone", "+46 70 123 45 67"),
+            ("api_token", "ghp_16C7e42F292c6912E7710c838347Ae178B4a"),
+        ];
+        let inserts: [&[u8]; 8] = [
+            b"\xff",
+            b"\xc3",
+            b"\xc3\xa5",
+            "\u{a0}".as_bytes(),
+            "\u{3000}".as_bytes(),
+            b" ",
+            b"7",
+            b"\xe3\x80",
+        ];
+        let g = gaz();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for (name, case) in accepted {
+            let f = lookup(name).expect("validator exists");
+            assert!(f(case.as_bytes(), &g), "{name} should accept {case:?}");
+            for _ in 0..2_000 {
+                xorshift(&mut state);
+                let mut value = case.as_bytes().to_vec();
+                for k in 0..=(state % 3) {
+                    let insert = inserts[(state >> (8 * k + 2)) as usize % inserts.len()];
+                    let at = match (state >> (8 * k + 5)) % 3 {
+                        0 => 0,
+                        1 => value.len(),
+                        _ => (state >> 40) as usize % (value.len() + 1),
+                    };
+                    value.splice(at..at, insert.iter().copied());
+                }
+                let on_text = std::str::from_utf8(&value).is_ok_and(|text| f(text.as_bytes(), &g));
+                assert_eq!(f(&value, &g), on_text, "{name} on {value:?}");
+            }
         }
     }
 
@@ -3079,7 +3217,7 @@ mod tests {
         }
         for s in &inputs {
             for (_, f) in VALIDATORS {
-                let _ = f(s, &g);
+                let _ = f(s.as_bytes(), &g);
             }
         }
     }
