@@ -610,8 +610,16 @@ impl Scanner {
     fn word_start(&mut self, engine: &Engine, i: usize, info: u8, eof: bool) -> usize {
         let pos = self.base + i as u64;
         if info & KW_START != 0 {
-            let at = |j: usize| self.vb.view.get(j).copied().unwrap_or(b' ');
-            if engine.kw_starts.may_start(at(i), at(i + 1), at(i + 2)) {
+            // Past the end of the view, spaces; one bounds check for the
+            // three bytes where the view holds them (nearly always).
+            let (a, b, c) = match self.vb.view.get(i..i + 3) {
+                Some(&[a, b, c]) => (a, b, c),
+                _ => {
+                    let at = |j: usize| self.vb.view.get(j).copied().unwrap_or(b' ');
+                    (at(i), at(i + 1), at(i + 2))
+                }
+            };
+            if engine.kw_starts.may_start(a, b, c) {
                 self.keywords_at(engine, pos);
             }
         }
