@@ -661,6 +661,7 @@ impl Scanner {
     /// a word (`keywords_at` checked). It starts at the walk's start or,
     /// a keyword the automaton reports as a suffix of a longer one ("på"
     /// of "bor på", "nummer" of "fakturanummer"), later.
+    #[inline(always)]
     fn keyword_hit(&mut self, engine: &Engine, kw: u32, end: u64) {
         let k = &engine.keywords[kw as usize];
         let start = end - k.len as u64;
