@@ -518,10 +518,16 @@ pub(crate) const EMAIL_LOCAL_MAX: usize = 64;
 /// bytes: the scanner asks at every word start, and then folds nothing.
 #[derive(Debug, Clone)]
 pub(crate) struct KeywordStarts {
-    pairs: Box<Bits>,
-    short: Box<Bits>,
+    /// Two bits per pair, side by side so one load answers both: whether
+    /// a keyword starts with the pair ([`Self::PAIR`]), and whether the
+    /// pair settles it without the third byte ([`Self::SHORT`]).
+    pairs: Box<PairBits>,
     triples: Box<Bits>,
 }
+
+/// 2^16 two-bit entries: indexed by a `u16` pair, so lookups need no
+/// bounds checks.
+type PairBits = [u64; 1 << 11];
 
 /// 2^16 bits: indexed by a `u16`, so lookups need no bounds checks.
 type Bits = [u64; 1 << 10];
@@ -530,8 +536,7 @@ impl KeywordStarts {
     /// From the keywords and whether each must stand as a whole word.
     fn new(patterns: &[(Vec<u8>, bool)]) -> Self {
         let mut f = KeywordStarts {
-            pairs: Box::new([0; 1 << 10]),
-            short: Box::new([0; 1 << 10]),
+            pairs: Box::new([0; 1 << 11]),
             triples: Box::new([0; 1 << 10]),
         };
         for (p, whole_word) in patterns {
@@ -542,28 +547,24 @@ impl KeywordStarts {
             match p.as_slice() {
                 [a] => {
                     for a in case_variants(*a) {
-                        may_follow(a).for_each(|b| {
-                            set(&mut f.pairs, pair_index(a, b));
-                            set(&mut f.short, pair_index(a, b));
-                        });
+                        may_follow(a).for_each(|b| f.set_pair(pair_index(a, b), Self::SHORT));
                     }
                 }
                 [a, b] if ends(*b) => {
                     for pair in pair_variants(*a, *b) {
-                        set(&mut f.pairs, pair);
+                        f.set_pair(pair, Self::PAIR);
                         may_follow(*b)
                             .for_each(|c| set(&mut f.triples, Self::triple_index(pair, c)));
                     }
                 }
                 [a, b] => {
                     for pair in pair_variants(*a, *b) {
-                        set(&mut f.pairs, pair);
-                        set(&mut f.short, pair);
+                        f.set_pair(pair, Self::SHORT);
                     }
                 }
                 [a, b, c, ..] => {
                     for pair in pair_variants(*a, *b) {
-                        set(&mut f.pairs, pair);
+                        f.set_pair(pair, Self::PAIR);
                         for c in case_variants(*c) {
                             set(&mut f.triples, Self::triple_index(pair, c));
                         }
@@ -575,6 +576,23 @@ impl KeywordStarts {
         f
     }
 
+    /// A pair's bit: some keyword starts with it.
+    const PAIR: u64 = 1;
+    /// A pair's bit: a keyword starts with it whatever byte follows (it
+    /// is the whole keyword, or all of it the filter looks at). Set with
+    /// [`Self::PAIR`].
+    const SHORT: u64 = 2 | Self::PAIR;
+
+    fn set_pair(&mut self, pair: u16, bits: u64) {
+        self.pairs[usize::from(pair >> 5)] |= bits << ((pair & 31) * 2);
+    }
+
+    /// The two bits of `pair`.
+    #[inline(always)]
+    fn pair_bits(&self, pair: u16) -> u64 {
+        self.pairs[usize::from(pair >> 5)] >> ((pair & 31) * 2) & 3
+    }
+
     fn triple_index(pair: u16, c: u8) -> u16 {
         let h = u32::from(pair).wrapping_mul(0x9E37_79B1) ^ u32::from(c).wrapping_mul(0x85EB_CA77);
         (h >> 16) as u16
@@ -583,8 +601,8 @@ impl KeywordStarts {
     /// Whether a keyword may begin with byte `a` at all: some pair of
     /// `a` and a byte after it is set.
     pub fn may_begin_with(&self, a: u8) -> bool {
-        let at = usize::from(a) << 2;
-        self.pairs[at..at + 4].iter().any(|&bits| bits != 0)
+        let at = usize::from(a) << 3;
+        self.pairs[at..at + 8].iter().any(|&bits| bits != 0)
     }
 
     /// Whether a keyword may begin with bytes `a`, `b`, `c` (past the end
@@ -592,8 +610,11 @@ impl KeywordStarts {
     #[inline(always)]
     pub fn may_start(&self, a: u8, b: u8, c: u8) -> bool {
         let pair = pair_index(a, b);
-        get(&self.pairs, pair)
-            && (get(&self.short, pair) || get(&self.triples, Self::triple_index(pair, c)))
+        match self.pair_bits(pair) {
+            0 => false,
+            Self::SHORT => true,
+            _ => get(&self.triples, Self::triple_index(pair, c)),
+        }
     }
 }
 

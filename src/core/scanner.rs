@@ -610,8 +610,16 @@ impl Scanner {
     fn word_start(&mut self, engine: &Engine, i: usize, info: u8, eof: bool) -> usize {
         let pos = self.base + i as u64;
         if info & KW_START != 0 {
-            let at = |j: usize| self.vb.view.get(j).copied().unwrap_or(b' ');
-            if engine.kw_starts.may_start(at(i), at(i + 1), at(i + 2)) {
+            // Past the end of the view, spaces; one bounds check for the
+            // three bytes where the view holds them (nearly always).
+            let (a, b, c) = match self.vb.view.get(i..i + 3) {
+                Some(&[a, b, c]) => (a, b, c),
+                _ => {
+                    let at = |j: usize| self.vb.view.get(j).copied().unwrap_or(b' ');
+                    (at(i), at(i + 1), at(i + 2))
+                }
+            };
+            if engine.kw_starts.may_start(a, b, c) {
                 self.keywords_at(engine, pos);
             }
         }
@@ -653,6 +661,7 @@ impl Scanner {
     /// a word (`keywords_at` checked). It starts at the walk's start or,
     /// a keyword the automaton reports as a suffix of a longer one ("på"
     /// of "bor på", "nummer" of "fakturanummer"), later.
+    #[inline(always)]
     fn keyword_hit(&mut self, engine: &Engine, kw: u32, end: u64) {
         let k = &engine.keywords[kw as usize];
         let start = end - k.len as u64;
@@ -827,10 +836,7 @@ impl Scanner {
     fn word_at(&self, engine: &Engine, pos: u64) -> (u64, bool) {
         let s = (pos - self.base) as usize;
         let bytes = &self.vb.view[s..(s + 40).min(self.vb.view.len())];
-        let len = bytes
-            .iter()
-            .position(|&b| RUN_BYTES[usize::from(b)] != LETTER)
-            .unwrap_or(bytes.len());
+        let len = letters_run(bytes);
         let known = engine.gazetteer.is_candidate(&bytes[..len]);
         (pos + len as u64, known)
     }
@@ -1438,6 +1444,44 @@ const DIGIT: u8 = 1;
 const SEPARATOR: u8 = 2;
 const LETTER: u8 = 3;
 
+/// How many letters `bytes` starts with (as [`RUN_BYTES`] tells letters).
+/// Eight bytes at a time: most capitalised words, which the candidate
+/// pass measures, are shorter than that and take a single step instead
+/// of a table load and a branch per letter. The last bytes, fewer than
+/// eight, go one by one.
+fn letters_run(bytes: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(chunk) = bytes.get(n..n + 8) {
+        let lanes = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let others = !letter_lanes(lanes) & LANE_HIGH;
+        if others != 0 {
+            return n + (others.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    let rest = &bytes[n..];
+    n + rest
+        .iter()
+        .position(|&b| RUN_BYTES[usize::from(b)] != LETTER)
+        .unwrap_or(rest.len())
+}
+
+/// The high bit of every byte lane of a `u64`.
+const LANE_HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte lane of `lanes` set where the byte is a
+/// letter: from 0x80, or ASCII `a`..=`z` once case is folded. The low
+/// seven bits of a lane plus a constant below 0x80 stay within the lane,
+/// so one addition compares every lane with a bound.
+fn letter_lanes(lanes: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const CASE: u64 = 0x20 * ONES;
+    let folded = (lanes | CASE) & !LANE_HIGH;
+    let from_a = folded + u64::from(0x80 - b'a') * ONES;
+    let past_z = folded + u64::from(0x7f - b'z') * ONES;
+    (lanes & LANE_HIGH) | (from_a & !past_z & LANE_HIGH)
+}
+
 /// Bytes of a number-like run [`Scanner::digit_count`] looks at.
 const RUN_WINDOW: usize = 48;
 
@@ -1641,6 +1685,29 @@ pub(crate) mod tests {
                 0
             };
             assert_eq!(RUN_BYTES[usize::from(b)], expected, "byte {b:#04x}");
+        }
+    }
+
+    /// The eight-byte letter run agrees with reading byte by byte, for
+    /// every byte value at every place of runs of every length.
+    #[test]
+    fn letters_run_agrees_with_the_byte_loop() {
+        let by_bytes = |bytes: &[u8]| {
+            bytes
+                .iter()
+                .position(|&b| RUN_BYTES[usize::from(b)] != LETTER)
+                .unwrap_or(bytes.len())
+        };
+        for len in 0..=20 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    for fill in [b'a', b'Z', 0xC3, 0xFF] {
+                        let mut bytes = vec![fill; len];
+                        bytes[at] = b;
+                        assert_eq!(letters_run(&bytes), by_bytes(&bytes), "{bytes:?}");
+                    }
+                }
+            }
         }
     }
 
