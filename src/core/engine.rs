@@ -422,11 +422,7 @@ fn context_first(det: &Detector, value_group: Option<usize>, max_token: usize) -
 /// a search for it never raises [`super::error::RedactError::TokenTooLong`]
 /// and skipping one that finds nothing changes nothing.
 fn shorter_than(det: &Detector, max_token: usize) -> bool {
-    regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .build()
-        .parse(&det.pattern)
-        .ok()
+    screen::byte_hir(&det.pattern)
         .and_then(|hir| hir.properties().maximum_len())
         .is_some_and(|len| len < max_token)
 }

@@ -61,11 +61,7 @@ pub(crate) fn screen_pattern(pattern: &str) -> Option<String> {
     if fits(pattern) {
         return Some(pattern.to_string());
     }
-    let hir = regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .build()
-        .parse(pattern)
-        .ok()?;
+    let hir = byte_hir(pattern)?;
     let relaxed = relax(&hir, &any_non_ascii()?).to_string();
     if fits(&relaxed) {
         return Some(relaxed);
@@ -101,11 +97,7 @@ pub(crate) fn passes_every_digit(pattern: &str) -> bool {
 /// a sound screen for a detector whose values hold at least the gate's
 /// digits (see `engine::number_screen`). `None` for any other pattern.
 pub(crate) fn boundary_tail(pattern: &str) -> Option<String> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .utf8(false)
-        .build()
-        .parse(pattern)
-        .ok()?;
+    let hir = byte_hir(pattern)?;
     let mut items = Vec::new();
     flatten(&hir, &mut items);
     if !matches!(items.last()?.kind(), HirKind::Look(Look::WordAscii)) {
@@ -152,14 +144,21 @@ fn ascii_bytes(hir: &Hir, bytes: &mut [bool; 128]) -> Option<()> {
     }
 }
 
-/// One non-ASCII UTF-8 character, any: what a Unicode class becomes in a
-/// relaxed pattern.
-fn any_non_ascii() -> Option<Hir> {
+/// `pattern` parsed as the screen and the engine read patterns: over
+/// bytes (`utf8(false)`), so a pattern such as `(?-u:\xC3)` that need not
+/// match valid UTF-8 parses too. `None` for a pattern that does not parse.
+pub(crate) fn byte_hir(pattern: &str) -> Option<Hir> {
     regex_syntax::ParserBuilder::new()
         .utf8(false)
         .build()
-        .parse(r"(?-u:[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3})")
+        .parse(pattern)
         .ok()
+}
+
+/// One non-ASCII UTF-8 character, any: what a Unicode class becomes in a
+/// relaxed pattern.
+fn any_non_ascii() -> Option<Hir> {
+    byte_hir(r"(?-u:[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3})")
 }
 
 /// `hir` with every Unicode class widened to its ASCII part plus any
