@@ -760,18 +760,7 @@ impl JsonRewriter {
         match self.st {
             St::Str => return self.string_bytes(engine, chunk, i, out),
             St::KeyStr => return self.key_bytes(engine, chunk, i, out),
-            St::Number => {
-                let b = chunk[i];
-                if b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E') {
-                    if self.num.len() >= MAX_KEY {
-                        return Err(Self::err(at, "number too long"));
-                    }
-                    self.num.push(b);
-                    return Ok(i + 1);
-                }
-                self.end_number(engine, out)?;
-                return Ok(i);
-            }
+            St::Number => return self.number_bytes(engine, chunk, i, out),
             St::Literal(lit, k) => {
                 if chunk[i] != lit[k as usize] {
                     return Err(Self::err(at, "invalid literal"));
@@ -835,6 +824,33 @@ impl JsonRewriter {
             _ => unreachable!("string, number and literal states return early"),
         }
         Ok(i + 1)
+    }
+
+    /// Reads a number's bytes from `i` to the first byte that cannot be
+    /// part of one, which ends it (that byte is the next step's), or to the
+    /// chunk's end. All at once rather than a step per byte: the digits of
+    /// ids, counts and timestamps are most of a ticket's numbers.
+    fn number_bytes(
+        &mut self,
+        engine: &Engine,
+        chunk: &[u8],
+        i: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, RedactError> {
+        let rest = &chunk[i..];
+        let n = rest
+            .iter()
+            .position(|&b| !number_byte(b))
+            .unwrap_or(rest.len());
+        if self.num.len() + n > MAX_KEY {
+            let at = self.offset + (i + MAX_KEY - self.num.len()) as u64;
+            return Err(Self::err(at, "number too long"));
+        }
+        self.num.extend_from_slice(&rest[..n]);
+        if n < rest.len() {
+            self.end_number(engine, out)?;
+        }
+        Ok(i + n)
     }
 
     /// A byte after a value: a comma or the end of its container.
@@ -987,7 +1003,14 @@ impl JsonRewriter {
         }
         if let Some((node, end)) = self.predicted_key(chunk, i + 1) {
             let sink = self.end_key(engine, Some(node), out);
-            // The key with its quotes, as read.
+            // The key with its quotes, as read, and the colon right after
+            // it (compact JSON) in the same write: the colon goes to the
+            // member's sink, which is the key's.
+            if chunk.get(end + 1) == Some(&b':') && self.runs_on(chunk, end + 1) {
+                write_to(sink, &mut self.hasher, &chunk[i..=end + 1], out);
+                self.st = St::Value;
+                return self.after_colon(engine, chunk, end + 1, out);
+            }
             write_to(sink, &mut self.hasher, &chunk[i..=end], out);
             return self.after_key(engine, chunk, end, out);
         }
@@ -1022,12 +1045,24 @@ impl JsonRewriter {
         // it) is taken here rather than in a step of its own.
         if chunk[end + 1] == b':' && self.runs_on(chunk, end + 1) {
             self.colon(out);
-            if !is_ws(chunk[end + 2]) {
-                return self.value_at(engine, chunk, end + 2, out);
-            }
-            return self.step(engine, chunk, end + 2, out);
+            return self.after_colon(engine, chunk, end + 1, out);
         }
         self.step(engine, chunk, end + 1, out)
+    }
+
+    /// Runs on from the colon at `colon`, which is not the chunk's last
+    /// byte, into the value after it.
+    fn after_colon(
+        &mut self,
+        engine: &Engine,
+        chunk: &[u8],
+        colon: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, RedactError> {
+        if !is_ws(chunk[colon + 1]) {
+            return self.value_at(engine, chunk, colon + 1, out);
+        }
+        self.step(engine, chunk, colon + 1, out)
     }
 
     /// Begins the value whose first byte (not whitespace) is at `i`, and
@@ -1504,16 +1539,17 @@ impl JsonRewriter {
             let whole_value = closed && !escaped;
             if whole_value && !r.html && r.field.whole.is_none() && run.len() < engine.max_token {
                 // An uncached key path (`None`) has no lasting identity.
-                if node.is_some_and(|n| self.inert.contains(n, run)) {
+                let slot = node.and_then(|n| self.inert.slot(n, run));
+                if slot.is_some_and(|k| self.inert.holds(k, run)) {
                     out.extend_from_slice(run);
                     return Ok(true);
                 }
                 let from = out.len();
                 let scanner = &mut self.scanner;
                 scanner.scan_short_value(engine, key, at, &r.field, path, shadow, run, out)?;
-                if let Some(n) = node {
+                if let Some(k) = slot {
                     if scanner.findings.is_empty() && out[from..] == *run {
-                        self.inert.insert(n, run);
+                        self.inert.remember(k, run);
                     }
                 }
                 return Ok(true);
@@ -1675,6 +1711,12 @@ fn write_to(sink: Sink, hasher: &mut Option<Pseudonymizer>, bytes: &[u8], out: &
 }
 
 /// JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+/// Whether `b` may be part of a JSON number (which [`valid_number`] checks
+/// once the number ends).
+fn number_byte(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')
+}
+
 fn valid_number(n: &[u8]) -> bool {
     let mut i = usize::from(n.first() == Some(&b'-'));
     let digits = |i: &mut usize| {
@@ -1984,6 +2026,54 @@ must_match = ["12345"]
                 assert_eq!(err.err(), Some(want), "{path}, pieces of {piece}");
             }
         }
+    }
+
+    /// Numbers read in one go (see [`JsonRewriter::number_bytes`]) come
+    /// out as they do read a byte per step (one-byte pieces): the same
+    /// output and findings for valid numbers, ID-like ones among them, and
+    /// the same error, at the same offset, for invalid and too long ones.
+    #[test]
+    fn numbers_read_in_one_go_agree_with_the_number_steps() {
+        let rules = shipped_rules();
+        let longest = "7".repeat(MAX_KEY);
+        let too_long = "7".repeat(MAX_KEY + 1);
+        let bodies = [
+            "[0,-1,2.5e+10,1E-3,-0.0e0]".to_string(),
+            r#"{"id":12345678901234,"national_id":198112289874,"n":4111111111111111}"#.to_string(),
+            r#"{"a" : 811228 , "b":[1,2,3]}"#.to_string(),
+            "12345".to_string(),
+            format!("[{longest}]"),
+            format!(r#"{{"id":{too_long}}}"#),
+            format!("{longest}1"),
+            "[01]".to_string(),
+            "[1.]".to_string(),
+            "[--1]".to_string(),
+            "[1e]".to_string(),
+            "[1x]".to_string(),
+            r#"{"a":1.5.5}"#.to_string(),
+        ];
+        let (mut failed, mut found) = (0, 0);
+        for body in &bodies {
+            let stepped = rewrite_with(&rules, body.as_bytes(), 1, INERT_SLOTS);
+            for piece in [2, 3, 7, 64, body.len()] {
+                let read = rewrite_with(&rules, body.as_bytes(), piece, INERT_SLOTS);
+                assert_eq!(read, stepped, "{body:.40} in pieces of {piece}");
+            }
+            match stepped {
+                Ok((_, findings)) => found += findings.len(),
+                Err(_) => failed += 1,
+            }
+        }
+        assert_eq!(failed, 8, "every invalid or too long number refused");
+        assert!(found >= 2, "the ID-like numbers found: {found}");
+        let offset = |body: &str| match rewrite_with(&rules, body.as_bytes(), body.len(), 0) {
+            Err(RedactError::InvalidJson { offset, .. }) => offset,
+            other => panic!("{body:.40}: {other:?}"),
+        };
+        assert_eq!(
+            offset(&format!(r#"{{"id":{too_long}}}"#)),
+            6 + MAX_KEY as u64
+        );
     }
 
     /// A body whose short values repeat, at the same key path and at

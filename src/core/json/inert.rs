@@ -21,6 +21,13 @@ pub(super) const INERT_SLOTS: usize = 256;
 /// path come out unchanged and unreported again: a repeat is copied
 /// without scanning it. A direct-mapped table: a value takes the slot its
 /// hash picks, in place of what was there.
+/// Where a value at a key path is remembered (see [`InertValues::slot`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Slot {
+    k: usize,
+    node: u32,
+}
+
 #[derive(Debug)]
 pub(super) struct InertValues {
     slots: Vec<Option<(u32, Vec<u8>)>>,
@@ -34,40 +41,37 @@ impl InertValues {
         }
     }
 
-    /// The slot for `value` at key path `node`.
-    fn slot(&self, node: u32, value: &[u8]) -> Option<usize> {
+    /// The slot for `value` at key path `node`, if it may be remembered:
+    /// hashed once for both [`Self::holds`] and [`Self::remember`].
+    pub fn slot(&self, node: u32, value: &[u8]) -> Option<Slot> {
         if self.slots.is_empty() || value.len() > INERT_MAX {
             return None;
         }
         let mut h = FxHasher::default();
         h.write_u32(node);
         h.write(value);
-        Some(h.finish() as usize % self.slots.len())
+        let k = h.finish() as usize % self.slots.len();
+        Some(Slot { k, node })
     }
 
-    /// Whether `value` at key path `node` is known to come out unchanged
+    /// Whether `value`, whose slot is `slot`, is known to come out
+    /// unchanged and with no finding.
+    pub fn holds(&self, slot: Slot, value: &[u8]) -> bool {
+        self.slots[slot.k]
+            .as_ref()
+            .is_some_and(|(n, v)| *n == slot.node && v == value)
+    }
+
+    /// Remembers that `value`, whose slot is `slot`, came out unchanged
     /// and with no finding.
-    pub fn contains(&self, node: u32, value: &[u8]) -> bool {
-        self.slot(node, value).is_some_and(|k| {
-            self.slots[k]
-                .as_ref()
-                .is_some_and(|(n, v)| *n == node && v == value)
-        })
-    }
-
-    /// Remembers that `value` at key path `node` came out unchanged and
-    /// with no finding (a value longer than [`INERT_MAX`] is not kept).
-    pub fn insert(&mut self, node: u32, value: &[u8]) {
-        let Some(k) = self.slot(node, value) else {
-            return;
-        };
-        match &mut self.slots[k] {
+    pub fn remember(&mut self, slot: Slot, value: &[u8]) {
+        match &mut self.slots[slot.k] {
             Some((n, v)) => {
-                *n = node;
+                *n = slot.node;
                 v.clear();
                 v.extend_from_slice(value);
             }
-            empty => *empty = Some((node, value.to_vec())),
+            empty => *empty = Some((slot.node, value.to_vec())),
         }
     }
 }
