@@ -1006,7 +1006,7 @@ impl JsonRewriter {
             // The key with its quotes, as read, and the colon right after
             // it (compact JSON) in the same write: the colon goes to the
             // member's sink, which is the key's.
-            if chunk.get(end + 1) == Some(&b':') && self.runs_on(chunk, end + 1) {
+            if self.colon_runs_on(chunk, end) {
                 write_to(sink, &mut self.hasher, &chunk[i..=end + 1], out);
                 self.st = St::Value;
                 return self.after_colon(engine, chunk, end + 1, out);
@@ -1043,11 +1043,18 @@ impl JsonRewriter {
         }
         // The colon right after the key (compact JSON, as helpdesks send
         // it) is taken here rather than in a step of its own.
-        if chunk[end + 1] == b':' && self.runs_on(chunk, end + 1) {
+        if self.colon_runs_on(chunk, end) {
             self.colon(out);
             return self.after_colon(engine, chunk, end + 1, out);
         }
         self.step(engine, chunk, end + 1, out)
+    }
+
+    /// Whether the colon right after the key whose closing quote is at
+    /// `end` (compact JSON, as helpdesks send it) is in this chunk and may
+    /// be run on from.
+    fn colon_runs_on(&self, chunk: &[u8], end: usize) -> bool {
+        chunk.get(end + 1) == Some(&b':') && self.runs_on(chunk, end + 1)
     }
 
     /// Runs on from the colon at `colon`, which is not the chunk's last
@@ -1710,13 +1717,13 @@ fn write_to(sink: Sink, hasher: &mut Option<Pseudonymizer>, bytes: &[u8], out: &
     }
 }
 
-/// JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 /// Whether `b` may be part of a JSON number (which [`valid_number`] checks
 /// once the number ends).
 fn number_byte(b: u8) -> bool {
     b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')
 }
 
+/// JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 fn valid_number(n: &[u8]) -> bool {
     let mut i = usize::from(n.first() == Some(&b'-'));
     let digits = |i: &mut usize| {

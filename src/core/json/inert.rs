@@ -14,13 +14,6 @@ pub(super) const INERT_MAX: usize = 32;
 /// body (at most this many values of at most [`INERT_MAX`] bytes).
 pub(super) const INERT_SLOTS: usize = 256;
 
-/// Short scanned string values that came out unchanged and with no
-/// finding, by key path. A value's redaction depends on its bytes and its
-/// key path alone (the path fixes its field context and encoding; the
-/// engine, mode and key are the rewriter's), so the same bytes at the same
-/// path come out unchanged and unreported again: a repeat is copied
-/// without scanning it. A direct-mapped table: a value takes the slot its
-/// hash picks, in place of what was there.
 /// Where a value at a key path is remembered (see [`InertValues::slot`]).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Slot {
@@ -28,6 +21,13 @@ pub(super) struct Slot {
     node: u32,
 }
 
+/// Short scanned string values that came out unchanged and with no
+/// finding, by key path. A value's redaction depends on its bytes and its
+/// key path alone (the path fixes its field context and encoding; the
+/// engine, mode and key are the rewriter's), so the same bytes at the same
+/// path come out unchanged and unreported again: a repeat is copied
+/// without scanning it. A direct-mapped table: a value takes the slot its
+/// hash picks, in place of what was there.
 #[derive(Debug)]
 pub(super) struct InertValues {
     slots: Vec<Option<(u32, Vec<u8>)>>,
