@@ -1,6 +1,9 @@
 //! Throughput of the redaction core with the full shipped rule set, in bytes,
 //! for text and JSON at chunk sizes 64 B, 4 KiB, 64 KiB and 1 MiB, on a
 //! deterministic multi-language ticket corpus (see tests/common/corpus.rs).
+//! The `+scan` cases add one custom detector of kind `scan`
+//! (tests/data/custom-rules/plates.toml): a pattern with no usable
+//! prefilter, which runs over all text in its own pass, and what that costs.
 //! `scripts/bench-core` prints the results as a MB/s table.
 //!
 //! With `DESKGUARD_BENCH_CORPUS=DIR` set, the binary only writes its corpora
@@ -11,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
-use deskguard::core::{Format, PseudonymKey, Ruleset, StreamSpec};
+use deskguard::core::{Format, PseudonymKey, RuleSource, Ruleset, StreamSpec};
 
 #[path = "../tests/common/corpus.rs"]
 mod corpus;
@@ -24,11 +27,22 @@ const CHUNKS: &[(usize, &str)] = &[
     (1 << 20, "1MiB"),
 ];
 
-fn rules() -> Arc<Ruleset> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-    let sources = deskguard::rules_dir::load(&dir).expect("rules directory");
-    Arc::new(Ruleset::compile(&sources).expect("shipped rules compile"))
+/// The shipped rules, plus the files in `extra` (paths from the crate root).
+fn rules(extra: &[&str]) -> Arc<Ruleset> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut sources = deskguard::rules_dir::load(&root.join("rules")).expect("rules directory");
+    for path in extra {
+        let text = std::fs::read_to_string(root.join(path)).expect("custom rule file");
+        sources.push(RuleSource {
+            path: path.to_string(),
+            text,
+        });
+    }
+    Arc::new(Ruleset::compile(&sources).expect("rules compile"))
 }
+
+/// A custom rule of kind `scan`, for the `+scan` cases.
+const SCAN_RULE: &str = "tests/data/custom-rules/plates.toml";
 
 fn run(
     rules: &Arc<Ruleset>,
@@ -63,15 +77,22 @@ fn inputs() -> [(&'static str, Format, Vec<u8>); 3] {
 }
 
 fn bench(c: &mut Criterion) {
-    let rules = rules();
+    let (shipped, with_scan) = (rules(&[]), rules(&[SCAN_RULE]));
     let key = PseudonymKey::insecure_demo();
-    for (name, format, input) in &inputs() {
+    let inputs = inputs();
+    let cases = inputs
+        .iter()
+        .map(|(name, format, input)| (name.to_string(), &shipped, format, input));
+    let scan_cases = inputs
+        .iter()
+        .map(|(name, format, input)| (format!("{name}+scan"), &with_scan, format, input));
+    for (name, rules, format, input) in cases.chain(scan_cases) {
         let mut group = c.benchmark_group(format!("core/{name}"));
         group.throughput(Throughput::Bytes(input.len() as u64));
         group.sample_size(10);
         for &(chunk, label) in CHUNKS {
             group.bench_with_input(BenchmarkId::from_parameter(label), &chunk, |b, &chunk| {
-                b.iter(|| run(&rules, &key, *format, input, chunk))
+                b.iter(|| run(rules, &key, *format, input, chunk))
             });
         }
         group.finish();

@@ -575,6 +575,7 @@ impl Compiler {
             value_fields: d.value_fields,
             action,
             first: Detector::first_bytes(d.pattern.get_ref()),
+            max_len: Detector::max_match_len(d.pattern.get_ref()),
             fast: Detector::fast_dfa(d.pattern.get_ref(), kind),
             captures: Detector::capture_engine(d.pattern.get_ref(), kind),
             value_split: Detector::value_split_of(d.pattern.get_ref(), kind),

@@ -1116,12 +1116,20 @@ impl Scanner {
         loop {
             let cursor = self.scan_cursors[i].max(self.base);
             let s = (cursor - self.base) as usize;
+            // Where a whole match would fit in view, the search has seen
+            // every match that starts there: the next search starts past it.
+            let fits = det.max_len.map_or(cursor, |n| {
+                (self.len() + 1).saturating_sub(n as u64).min(self.len())
+            });
             let Some(m) = det.regex.search(&Input::new(&self.vb.view).range(s..)) else {
-                self.scan_cursors[i] = cursor.max(ready);
+                self.scan_cursors[i] = cursor.max(ready).max(fits);
                 return Ok(self.scan_cursors[i]);
             };
             let (ms, me) = (self.base + m.start() as u64, self.base + m.end() as u64);
             if ms >= ready && !eof {
+                // No match starts before `ms` in view; one may still, once
+                // more bytes come, where a whole match would not fit.
+                self.scan_cursors[i] = cursor.max(fits.min(ms));
                 return Ok(ms);
             }
             if m.len() >= engine.max_token {

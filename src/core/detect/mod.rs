@@ -108,6 +108,9 @@ pub struct Detector {
     pub action: DetectorAction,
     /// Bytes a match can begin with (see [`Detector::first_bytes`]).
     pub first: [bool; 256],
+    /// The longest match the pattern can have, if bounded (see
+    /// [`Detector::max_match_len`]).
+    pub max_len: Option<usize>,
     /// A fully compiled anchored DFA for the pattern, when it fits: it
     /// answers "is there a match here, and where does it end" in a few
     /// nanoseconds, so most candidates never reach the general regex engine.
@@ -200,6 +203,18 @@ impl Detector {
             }
         }
         set
+    }
+
+    /// The longest match `pattern` can have, in bytes, if it has a bound.
+    /// A `scan` detector's own pass uses it: once a search finds no match
+    /// in the bytes so far, no match can start where a whole one would
+    /// already have fit, so the next chunk's search starts after those
+    /// bytes instead of `max_token` bytes back (4 KiB searched again for
+    /// every 64-byte chunk).
+    pub fn max_match_len(pattern: &str) -> Option<usize> {
+        crate::core::screen::byte_hir(pattern)?
+            .properties()
+            .maximum_len()
     }
 
     /// Builds the anchored dense DFA for an anchored kind, if it stays small.
