@@ -112,6 +112,38 @@ fn json_values_are_scanned_after_their_escapes_are_decoded() {
     assert_eq!(paths, [(PLATE, "description"), (PLATE, "subject")]);
 }
 
+#[test]
+fn a_value_group_limits_what_a_scan_match_redacts() {
+    let rule = r#"
+[[detector]]
+id = "custom.pin"
+description = "a PIN after the word, in any spelling"
+kind = "scan"
+pattern = '''(?i)(?-u:\b)pin(?:kod|code)?[ :=]+(?P<value>[0-9]{4,6})(?-u:\b)'''
+action = "mask"
+must_match = ["Min pinkod: 4711"]
+"#;
+    let rules = Ruleset::compile(&[RuleSource {
+        path: "pin.toml".into(),
+        text: rule.into(),
+    }])
+    .unwrap_or_else(|e| panic!("compiles:\n{e}"));
+    let input = "Min pinkod: 4711 funkar inte, PIN=123456 inte heller.";
+    let (out, found) = redact_chunked(
+        &Arc::new(rules),
+        &StreamSpec::plain(Format::Text),
+        input.as_bytes(),
+        &[usize::MAX],
+    )
+    .expect("redacts");
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "Min pinkod: [REDACTED:custom.pin] funkar inte, PIN=[REDACTED:custom.pin] inte heller."
+    );
+    let spans: Vec<_> = found.iter().map(|f| (f.start, f.end)).collect();
+    assert_eq!(spans, [(12, 16), (34, 40)]);
+}
+
 /// Ticket text of at least `len` bytes: longer than `max_token` (4 KiB),
 /// so the scanner decides bytes while more are still to come, and the scan
 /// pass searches chunk after chunk, not the whole body once at its end.

@@ -1121,11 +1121,13 @@ impl Scanner {
             let fits = det.max_len.map_or(cursor, |n| {
                 (self.len() + 1).saturating_sub(n as u64).min(self.len())
             });
-            let Some(m) = det.regex.search(&Input::new(&self.vb.view).range(s..)) else {
+            let input = Input::new(&self.vb.view).range(s..);
+            let group = engine.value_groups[d as usize];
+            let Some((m, value)) = self.caps[d as usize].find(det, &input, group) else {
                 self.scan_cursors[i] = cursor.max(ready).max(fits);
                 return Ok(self.scan_cursors[i]);
             };
-            let (ms, me) = (self.base + m.start() as u64, self.base + m.end() as u64);
+            let (ms, me) = (self.base + m.start as u64, self.base + m.end as u64);
             if ms >= ready && !eof {
                 // No match starts before `ms` in view; one may still, once
                 // more bytes come, where a whole match would not fit.
@@ -1139,18 +1141,19 @@ impl Scanner {
                 });
             }
             self.scan_cursors[i] = if me > ms { me } else { ms + 1 };
-            let context = if m.is_empty() {
-                None
-            } else {
-                self.context_allows(engine, d, ms)
-            };
-            if let Some(context) = context {
+            if value.is_empty() {
+                continue;
+            }
+            // Like an anchored match: the `value` group is what context,
+            // validation and the action see.
+            let (vs, ve) = (self.base + value.start as u64, self.base + value.end as u64);
+            if let Some(context) = self.context_allows(engine, d, vs) {
                 self.pending.push(Match {
-                    start: ms,
-                    neg_len: -((me - ms) as i64),
+                    start: vs,
+                    neg_len: -((ve - vs) as i64),
                     without_context: !context,
                     det: d,
-                    end: me,
+                    end: ve,
                 });
             }
         }
@@ -1552,8 +1555,9 @@ struct CapState {
 }
 
 impl CapState {
-    /// The anchored match of `det` on `input` and its `value` span
-    /// (the whole match when the pattern has no `value` group).
+    /// The match of `det` on `input` (anchored for every kind but `scan`)
+    /// and its `value` span (the whole match when the pattern has no
+    /// `value` group).
     fn find(
         &mut self,
         det: &Detector,
