@@ -452,3 +452,40 @@ fn predicted_keys_read_as_keys_read_byte_by_byte() {
         assert_eq!(whole.1, r.take_findings(), "{body}");
     }
 }
+
+#[test]
+fn strings_that_are_not_utf8_are_refused_where_the_bad_character_starts() {
+    let rules = rules();
+    let spec = StreamSpec::plain(Format::Json);
+    let key = PseudonymKey::new(b"k".to_vec());
+    let cases: &[(&[u8], Option<u64>)] = &[
+        (b"{\"a\":\"Storga\x91tan\"}", Some(12)),
+        (b"{\"k\xff\":1}", Some(3)),
+        (b"{\"a\":\"x\xc3\"}", Some(7)),
+        (b"{\"a\":\"\xe2\x82\\n\"}", Some(6)),
+        (b"{\"a\":\"\xe2\x82A\"}", Some(6)),
+        (b"{\"a\":\"\xed\xa0\x80\"}", Some(6)),
+        ("{\"å\":\"åsa 𝄞 €\"}".as_bytes(), None),
+    ];
+    for &(input, bad_at) in cases {
+        for split in 0..=input.len() {
+            let mut r = rules.redactor(&spec, &key);
+            let mut out = Vec::new();
+            let res = r
+                .push(&input[..split], &mut out)
+                .and_then(|_| r.push(&input[split..], &mut out))
+                .and_then(|_| r.finish(&mut out));
+            match (res, bad_at) {
+                (Err(RedactError::InvalidJson { offset, reason }), Some(at)) => {
+                    assert_eq!(
+                        (offset, reason),
+                        (at, "invalid UTF-8 in a string"),
+                        "{input:?} split {split}"
+                    )
+                }
+                (Ok(()), None) => assert_eq!(out, input),
+                (res, _) => panic!("{input:?} split {split}: {res:?}"),
+            }
+        }
+    }
+}

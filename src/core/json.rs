@@ -20,8 +20,10 @@ use super::scanner::{json_escape, Scanner};
 
 mod inert;
 mod key_cache;
+mod utf8;
 use inert::{InertValues, INERT_SLOTS};
 use key_cache::{KeyCache, Node, Resolved, ROOT};
+use utf8::Utf8Stream;
 
 /// Longest member value (`tags`, custom fields) held back for merging.
 const MAX_DIVERT: usize = 64 * 1024;
@@ -377,6 +379,8 @@ pub(crate) struct JsonRewriter {
     st: St,
     /// Escape state inside strings: 0 none, 1 after `\`, 10..=13 in `\uXXXX`.
     esc: u8,
+    /// UTF-8 state inside strings.
+    utf8: Utf8Stream,
     offset: u64,
     stack: Vec<Frame>,
     path: Path,
@@ -425,6 +429,9 @@ struct StringRun {
     /// Whether the run holds a backslash or starts inside an escape.
     escaped: bool,
 }
+
+/// Why a string with bytes that are no UTF-8 is refused.
+const NOT_UTF8: &str = "invalid UTF-8 in a string";
 
 fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
@@ -482,6 +489,7 @@ impl JsonRewriter {
             multi,
             st: St::Value,
             esc: 0,
+            utf8: Utf8Stream::default(),
             offset: 0,
             stack: Vec::new(),
             path: Path::default(),
@@ -935,6 +943,13 @@ impl JsonRewriter {
         Ok(false)
     }
 
+    /// Checks string bytes at raw offset `at` (see [`Utf8Stream`]).
+    fn check_utf8(&mut self, bytes: &[u8], at: u64) -> Result<(), RedactError> {
+        self.utf8
+            .feed(bytes)
+            .map_err(|k| Self::err(at.saturating_add_signed(k), NOT_UTF8))
+    }
+
     /// Scans string content from `i` for its end.
     fn string_run(&mut self, chunk: &[u8], i: usize) -> Result<StringRun, RedactError> {
         let mut run = StringRun {
@@ -946,8 +961,13 @@ impl JsonRewriter {
             let j = run.end;
             if self.esc == 0 {
                 run.end += string_stop(&chunk[j..]);
+                self.check_utf8(&chunk[j..run.end], self.offset + j as u64)?;
                 if run.end == chunk.len() {
                     break;
+                }
+                if self.utf8.incomplete() > 0 {
+                    let begun = self.offset + run.end as u64 - self.utf8.incomplete();
+                    return Err(Self::err(begun, NOT_UTF8));
                 }
             }
             let b = chunk[run.end];

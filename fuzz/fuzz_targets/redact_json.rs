@@ -1,0 +1,10 @@
+//! JSON and JSON lines bodies: see `fuzz/checks.rs`.
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    checks::json(data);
+    checks::jsonl(data);
+});

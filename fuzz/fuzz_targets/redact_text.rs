@@ -1,0 +1,7 @@
+//! Text and HTML bodies: see `fuzz/checks.rs`.
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::text(data));
