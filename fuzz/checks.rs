@@ -114,11 +114,19 @@ fn whole_and_split(make: &dyn Fn() -> Redactor, body: &[u8], chunk: usize) -> Ou
     whole
 }
 
-/// Whether serde_json reads `bytes` as one JSON value, or `None` where its
-/// nesting limit (128) could decide instead of the grammar.
+/// Whether serde_json reads `bytes` as one JSON value, or `None` where
+/// its own limits decide instead of the grammar: nesting (128 levels) and
+/// numbers beyond `f64` (`1e999` is JSON).
 fn is_json(bytes: &[u8]) -> Option<bool> {
     let opens = bytes.iter().filter(|&&b| b == b'[' || b == b'{').count();
-    (opens < 100).then(|| serde_json::from_slice::<serde_json::Value>(bytes).is_ok())
+    if opens >= 100 {
+        return None;
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(_) => Some(true),
+        Err(e) if e.to_string().starts_with("number out of range") => None,
+        Err(_) => Some(false),
+    }
 }
 
 /// One JSON body (`Format::Json`).
