@@ -20,15 +20,14 @@ fn rules() -> Arc<Ruleset> {
     static RULES: OnceLock<Arc<Ruleset>> = OnceLock::new();
     RULES
         .get_or_init(|| {
-            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-            let mut sources =
-                deskguard::rules_dir::load(&root.join("rules")).expect("rules directory loads");
             let custom = "tests/data/custom-rules/plates.toml";
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(custom);
+            let mut sources = common::shipped_sources();
             sources.push(RuleSource {
                 path: custom.into(),
-                text: std::fs::read_to_string(root.join(custom)).expect("custom rule file"),
+                text: std::fs::read_to_string(path).expect("custom rule file"),
             });
-            Arc::new(Ruleset::compile(&sources).unwrap_or_else(|e| panic!("compiles:\n{e}")))
+            common::compile(sources)
         })
         .clone()
 }
@@ -123,14 +122,13 @@ pattern = '''(?i)(?-u:\b)pin(?:kod|code)?[ :=]+(?P<value>[0-9]{4,6})(?-u:\b)'''
 action = "mask"
 must_match = ["Min pinkod: 4711"]
 "#;
-    let rules = Ruleset::compile(&[RuleSource {
+    let rules = common::compile(vec![RuleSource {
         path: "pin.toml".into(),
         text: rule.into(),
-    }])
-    .unwrap_or_else(|e| panic!("compiles:\n{e}"));
+    }]);
     let input = "Min pinkod: 4711 funkar inte, PIN=123456 inte heller.";
     let (out, found) = redact_chunked(
-        &Arc::new(rules),
+        &rules,
         &StreamSpec::plain(Format::Text),
         input.as_bytes(),
         &[usize::MAX],

@@ -6,21 +6,25 @@ pub mod corpus;
 use std::path::Path;
 use std::sync::Arc;
 
-use deskguard::core::{Finding, Format, PseudonymKey, RedactError, Ruleset, StreamSpec};
+use deskguard::core::{
+    Finding, Format, PseudonymKey, RedactError, RuleSource, Ruleset, StreamSpec,
+};
 
 /// The shipped rule set, compiled once per test binary.
 pub fn shipped() -> Arc<Ruleset> {
     static RULES: std::sync::OnceLock<Arc<Ruleset>> = std::sync::OnceLock::new();
-    RULES
-        .get_or_init(|| {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-            let sources = deskguard::rules_dir::load(&dir).expect("rules directory loads");
-            Arc::new(
-                Ruleset::compile(&sources)
-                    .unwrap_or_else(|e| panic!("shipped rules compile:\n{e}")),
-            )
-        })
-        .clone()
+    RULES.get_or_init(|| compile(shipped_sources())).clone()
+}
+
+/// The shipped rule files (`rules/`), uncompiled: tests add their own.
+pub fn shipped_sources() -> Vec<RuleSource> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    deskguard::rules_dir::load(&dir).expect("rules directory loads")
+}
+
+/// Compiles rule files, panicking with every error.
+pub fn compile(sources: Vec<RuleSource>) -> Arc<Ruleset> {
+    Arc::new(Ruleset::compile(&sources).unwrap_or_else(|e| panic!("rules compile:\n{e}")))
 }
 
 pub fn key() -> PseudonymKey {

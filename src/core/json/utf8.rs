@@ -20,6 +20,11 @@ impl Utf8Stream {
     /// UTF-8; `k` is negative for one begun in an earlier run. Whatever
     /// the runs, that is where `str::from_utf8` on the whole string stops.
     pub(super) fn feed(&mut self, run: &[u8]) -> Result<(), i64> {
+        // Most runs (keys, codes, English text) are ASCII: one word-wise
+        // test instead of the byte-wise walk of `from_utf8`.
+        if self.len == 0 && run.is_ascii() {
+            return Ok(());
+        }
         let mut rest = run;
         if self.len > 0 {
             let begun = self.len as i64;
