@@ -223,6 +223,20 @@ struct Compiler {
 /// Longest trigger, context or prefix word: the scanner's lookahead must cover it.
 const MAX_KEYWORD: usize = 48;
 
+/// A reason for a TOML syntax error the parser gave none for (it gives
+/// none for a control character in a comment, found by fuzzing): what is
+/// at byte `at` of `text`.
+fn unexplained_syntax_error(text: &str, at: usize) -> String {
+    match text.get(at..).and_then(|rest| rest.chars().next()) {
+        Some(c) if c.is_control() => format!(
+            "control character U+{:04X} is not allowed here (TOML allows only tab, unescaped)",
+            u32::from(c)
+        ),
+        Some(c) => format!("invalid TOML syntax at {c:?}"),
+        None => "invalid TOML syntax at the end of the file".to_string(),
+    }
+}
+
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
@@ -252,7 +266,11 @@ impl Compiler {
                 Ok(spec) => self.file(src, spec),
                 Err(e) => {
                     let span = e.span().unwrap_or(0..0);
-                    self.err(src, span, e.message().to_string());
+                    let reason = match e.message() {
+                        "" => unexplained_syntax_error(&src.text, span.start),
+                        message => message.to_string(),
+                    };
+                    self.err(src, span, reason);
                 }
             }
         }
@@ -700,6 +718,15 @@ mod tests {
             Ruleset::compile(&[src("a.toml", "[[detector]]\nid = \"x\"\nkind = \n")]).unwrap_err();
         assert_eq!(e.0[0].file, "a.toml");
         assert_eq!(e.0[0].line, 3, "{e}");
+    }
+
+    /// The toml crate gives no message for a control character in a
+    /// comment (the fuzzer found it); the error still has a reason.
+    #[test]
+    fn a_control_character_is_named_where_the_parser_gives_no_reason() {
+        let e = Ruleset::compile(&[src("a.toml", "id = \"x\"\n# a\u{0}b\n")]).unwrap_err();
+        assert_eq!((e.0[0].file.as_str(), e.0[0].line), ("a.toml", 2), "{e}");
+        assert!(e.0[0].reason.contains("U+0000"), "{e}");
     }
 
     #[test]
