@@ -222,11 +222,10 @@ impl Scanner {
         self.ctx.whole = ctx.whole;
         // A value at the same path as the last one (the JSON rewriter
         // names its findings itself and gives every value the same, empty,
-        // path) shares its findings' path with it.
-        // Lengths first: `!=` on two empty strings (every JSON value's)
-        // still calls `memcmp`, and that call took about a tenth of a JSON
-        // body's time (perf samples; criterion's ticket JSON ran 13-17%
-        // faster without it).
+        // path) shares its findings' path with it. Lengths first: `!=` on
+        // two empty strings still calls `memcmp`, and that call took about
+        // a tenth of a JSON body's time (perf samples; criterion's ticket
+        // JSON ran 13-17% faster without it).
         if self.path.len() != path.len() || (!path.is_empty() && self.path != path) {
             self.path.clear();
             self.path.push_str(path);

@@ -22,8 +22,8 @@ use super::{walk, AnchoredDfa};
 
 /// The two halves of a pattern that ends in its `value` group, each as an
 /// anchored DFA reporting every match end, with its start states looked up
-/// once (see [`StartStates`](super::StartStates)): the DFA's own lookup costs as much as the
-/// short walk after a trigger word.
+/// once (see [`StartStates`](super::StartStates)): the DFA's own lookup
+/// costs as much as the short walk after a trigger word.
 #[derive(Debug)]
 pub struct ValueSplit {
     /// The part before the group.
