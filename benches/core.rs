@@ -4,6 +4,12 @@
 //! The `+scan` cases add one custom detector of kind `scan`
 //! (tests/data/custom-rules/plates.toml): a pattern with no usable
 //! prefilter, which runs over all text in its own pass, and what that costs.
+//! The `json-list` corpus is Freshdesk's ticket list (every documented
+//! field: ids, timestamps, flags, nulls; no description), where most bytes
+//! are JSON structure rather than prose. The `json-nodetectors` case runs
+//! the ticket JSON corpus with settings and gazetteer but no detector: the
+//! cost of tokenising, the scanner's byte pass and copying, which no
+//! detector work can go below.
 //! `scripts/bench-core` prints the results as a MB/s table.
 //!
 //! With `DESKGUARD_BENCH_CORPUS=DIR` set, the binary only writes its corpora
@@ -29,8 +35,8 @@ const CHUNKS: &[(usize, &str)] = &[
 
 /// The shipped rules, plus the files in `extra` (paths from the crate root).
 fn rules(extra: &[&str]) -> Arc<Ruleset> {
+    let mut sources = shipped_sources();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut sources = deskguard::rules_dir::load(&root.join("rules")).expect("rules directory");
     for path in extra {
         let text = std::fs::read_to_string(root.join(path)).expect("custom rule file");
         sources.push(RuleSource {
@@ -39,6 +45,21 @@ fn rules(extra: &[&str]) -> Arc<Ruleset> {
         });
     }
     Arc::new(Ruleset::compile(&sources).expect("rules compile"))
+}
+
+/// The rule files of `rules/`, as the proxy loads them.
+fn shipped_sources() -> Vec<RuleSource> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    deskguard::rules_dir::load(&root.join("rules")).expect("rules directory")
+}
+
+/// The shipped settings and gazetteer without a single detector or policy.
+fn no_detectors() -> Arc<Ruleset> {
+    let mut sources = shipped_sources();
+    sources.retain(|s| !s.path.contains("detectors/") && !s.path.contains("policies/"));
+    let rules = Ruleset::compile(&sources).expect("settings compile");
+    assert_eq!(rules.detector_ids().count(), 0, "no detector left");
+    Arc::new(rules)
 }
 
 /// A custom rule of kind `scan`, for the `+scan` cases.
@@ -65,9 +86,14 @@ fn run(
 }
 
 /// The benchmark inputs: name, format and bytes.
-fn inputs() -> [(&'static str, Format, Vec<u8>); 3] {
+fn inputs() -> [(&'static str, Format, Vec<u8>); 4] {
     [
         ("json", Format::Json, corpus::tickets_json(7, CORPUS_BYTES)),
+        (
+            "json-list",
+            Format::Json,
+            corpus::ticket_list_json(7, CORPUS_BYTES),
+        ),
         ("text", Format::Text, corpus::tickets_text(7, CORPUS_BYTES)),
         ("text-clean", Format::Text, {
             let mut rng = corpus::Rng::new(3);
@@ -77,7 +103,7 @@ fn inputs() -> [(&'static str, Format, Vec<u8>); 3] {
 }
 
 fn bench(c: &mut Criterion) {
-    let (shipped, with_scan) = (rules(&[]), rules(&[SCAN_RULE]));
+    let (shipped, with_scan, bare) = (rules(&[]), rules(&[SCAN_RULE]), no_detectors());
     let key = PseudonymKey::insecure_demo();
     let inputs = inputs();
     let cases = inputs
@@ -86,7 +112,11 @@ fn bench(c: &mut Criterion) {
     let scan_cases = inputs
         .iter()
         .map(|(name, format, input)| (format!("{name}+scan"), &with_scan, format, input));
-    for (name, rules, format, input) in cases.chain(scan_cases) {
+    let floor = inputs
+        .iter()
+        .filter(|(name, ..)| *name == "json")
+        .map(|(name, format, input)| (format!("{name}-nodetectors"), &bare, format, input));
+    for (name, rules, format, input) in cases.chain(scan_cases).chain(floor) {
         let mut group = c.benchmark_group(format!("core/{name}"));
         group.throughput(Throughput::Bytes(input.len() as u64));
         group.sample_size(10);

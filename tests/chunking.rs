@@ -60,6 +60,12 @@ proptest! {
     }
 
     #[test]
+    fn ticket_lists_are_chunk_independent(seed in any::<u64>(), sizes in chunk_sizes()) {
+        let input = corpus::ticket_list_json(seed, 4000);
+        check(Format::Json, &input, &sizes)?;
+    }
+
+    #[test]
     fn jsonl_is_chunk_independent(seed in any::<u64>(), sizes in chunk_sizes()) {
         let mut rng = corpus::Rng::new(seed);
         let lines: Vec<String> = (0..3).map(|i| corpus::ticket_json(&mut rng, i)).collect();

@@ -409,6 +409,8 @@ pub(crate) struct JsonRewriter {
     unstarted_scan: Option<Node>,
     /// Short values scanned before that came out as they were.
     inert: InertValues,
+    /// Numbers scanned before that came out as they were.
+    inert_numbers: InertValues,
     scanner: Scanner,
     b64: B64Inspector,
     hasher: Option<Pseudonymizer>,
@@ -507,6 +509,7 @@ impl JsonRewriter {
             num_text: Vec::new(),
             unstarted_scan: None,
             inert: InertValues::new(INERT_SLOTS),
+            inert_numbers: InertValues::new(INERT_SLOTS),
             scanner: Scanner::new(engine),
             b64: B64Inspector::default(),
             hasher: None,
@@ -1107,10 +1110,26 @@ impl JsonRewriter {
         out: &mut Vec<u8>,
     ) -> Result<usize, RedactError> {
         self.begin_value(engine, chunk[i], self.offset + i as u64, out)?;
-        if self.st == St::Str && self.runs_on(chunk, i) {
-            return self.string_bytes(engine, chunk, i + 1, out);
+        match self.st {
+            St::Str if self.runs_on(chunk, i) => self.string_bytes(engine, chunk, i + 1, out),
+            St::Literal(lit, 1) => Ok(self.literal_at(chunk, i, lit, out)),
+            _ => Ok(i + 1),
         }
-        Ok(i + 1)
+    }
+
+    /// After the first byte of literal `lit` at `i`: when the chunk holds
+    /// the rest of it, reads it in one step rather than a step a byte
+    /// (`null` and `false` fill a ticket list's flags and empty fields).
+    /// Returns where the next step starts.
+    fn literal_at(&mut self, chunk: &[u8], i: usize, lit: &[u8], out: &mut Vec<u8>) -> usize {
+        let end = i + lit.len();
+        if chunk.get(i..end) != Some(lit) {
+            return i + 1;
+        }
+        let sink = self.value_sink;
+        self.write(sink, &lit[1..], out);
+        self.end_value(out);
+        end
     }
 
     /// The colon between a member's key and value.
@@ -1642,38 +1661,70 @@ impl JsonRewriter {
         self.end_capture(false);
         let node = (self.value_sink == Sink::Scan).then(|| self.resolve_value(engine));
         let field = node.map(|n| &self.cache.resolution(n).field);
-        if let Some(field) = field.filter(|f| f.whole.is_some() || !engine.digits_inert(&num)) {
-            let mut text = std::mem::take(&mut self.num_text);
-            text.clear();
-            self.scanner.reset(
-                engine,
-                &self.key,
-                Encoding::Plain,
-                self.num_start,
-                field,
-                UNNAMED,
-                self.mode == Mode::Shadow,
-            );
-            let scanned = self.scanner.push(engine, &self.key, &num, &mut text);
-            self.named(scanned)?;
-            let finished = self.scanner.finish(engine, &self.key, &mut text);
-            self.named(finished)?;
-            self.take_scanned_findings();
-            if text == num {
-                out.extend_from_slice(&num);
-            } else {
-                out.push(b'"');
-                json_escape(&String::from_utf8_lossy(&text), out);
-                out.push(b'"');
+        match (node, field) {
+            (Some(node), Some(field)) if field.whole.is_some() || !engine.digits_inert(&num) => {
+                // Ids repeat (a group, an agent, a mail configuration): a
+                // number scanned before at this key path that came out as
+                // it was is remembered like a short string, in a table of
+                // its own (a number is scanned as plain text, a string as
+                // JSON text). A field scanned whole is always scanned.
+                let slot = node
+                    .filter(|_| field.whole.is_none())
+                    .and_then(|n| self.inert_numbers.slot(n, &num));
+                if slot.is_some_and(|k| self.inert_numbers.holds(k, &num)) {
+                    out.extend_from_slice(&num);
+                } else if self.scan_number(engine, node, &num, out)? {
+                    if let Some(k) = slot {
+                        self.inert_numbers.remember(k, &num);
+                    }
+                }
             }
-            self.num_text = text;
-        } else {
-            let sink = self.value_sink;
-            self.write(sink, &num, out);
+            _ => {
+                let sink = self.value_sink;
+                self.write(sink, &num, out);
+            }
         }
         self.num = num;
         self.end_value(out);
         Ok(())
+    }
+
+    /// Scans number `num` at key path `node` and writes it, as it was or,
+    /// redacted, as a string; returns whether it came out as it was and
+    /// with no finding.
+    fn scan_number(
+        &mut self,
+        engine: &Engine,
+        node: Node,
+        num: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<bool, RedactError> {
+        let mut text = std::mem::take(&mut self.num_text);
+        text.clear();
+        self.scanner.reset(
+            engine,
+            &self.key,
+            Encoding::Plain,
+            self.num_start,
+            &self.cache.resolution(node).field,
+            UNNAMED,
+            self.mode == Mode::Shadow,
+        );
+        let scanned = self.scanner.push(engine, &self.key, num, &mut text);
+        self.named(scanned)?;
+        let finished = self.scanner.finish(engine, &self.key, &mut text);
+        self.named(finished)?;
+        let inert = self.scanner.findings.is_empty() && text == num;
+        self.take_scanned_findings();
+        if text == num {
+            out.extend_from_slice(num);
+        } else {
+            out.push(b'"');
+            json_escape(&String::from_utf8_lossy(&text), out);
+            out.push(b'"');
+        }
+        self.num_text = text;
+        Ok(inert)
     }
 
     fn close(&mut self, b: u8, out: &mut Vec<u8>) {
@@ -1900,6 +1951,7 @@ mod tests {
     use super::*;
     use crate::core::scanner::tests::shipped_rules;
     use crate::core::test_rng::xorshift;
+    use regex::Regex;
 
     /// Output and findings of `body` fed in pieces of `piece` bytes, with
     /// an inert-value table of `slots` slots.
@@ -1920,6 +1972,7 @@ mod tests {
         let key = PseudonymKey::new(b"0123456789abcdef".to_vec());
         let mut rw = JsonRewriter::new(engine, &rules.settings, policy, key, false);
         rw.inert = InertValues::new(slots);
+        rw.inert_numbers = InertValues::new(slots);
         let mut out = Vec::new();
         for chunk in body.chunks(piece) {
             rw.push(engine, chunk, &mut out)?;
@@ -2130,17 +2183,62 @@ must_match = ["12345"]
         );
     }
 
+    /// Literals read in one go (when the chunk holds them whole) give the
+    /// output and the errors, at the same offsets, of the byte steps.
+    #[test]
+    fn literals_read_in_one_go_agree_with_the_literal_steps() {
+        let rules = shipped_rules();
+        let bodies = [
+            "[true,false,null]",
+            r#"{"a":null,"b":false,"c":true,"d":[null]}"#,
+            r#"{"a" : null , "b":true}"#,
+            "null",
+            r#"{"a":nul}"#,
+            r#"{"a":nulx}"#,
+            "[tru]",
+            "[fals",
+            "[nullnull]",
+            r#"{"a":truefalse}"#,
+            "[nulL]",
+        ];
+        let mut failed = 0;
+        for body in bodies {
+            let stepped = rewrite_with(&rules, body.as_bytes(), 1, INERT_SLOTS);
+            for piece in [2, 3, 4, 5, 7, body.len()] {
+                let read = rewrite_with(&rules, body.as_bytes(), piece, INERT_SLOTS);
+                assert_eq!(read, stepped, "{body} in pieces of {piece}");
+            }
+            match stepped {
+                Ok((out, _)) => assert_eq!(out, body.as_bytes()),
+                Err(_) => failed += 1,
+            }
+        }
+        assert_eq!(failed, 7, "every invalid literal refused");
+    }
+
     /// A body whose short values repeat, at the same key path and at
     /// others (which bring other context), redacts with the inert-value
-    /// table as it does without: same output, same findings, whether the
-    /// body comes whole or in pieces.
+    /// tables as it does without: same output, same findings, whether the
+    /// body comes whole or in pieces. Values made of digits come as JSON
+    /// numbers in every other object, ids and IDs alike.
     #[test]
     fn remembered_inert_values_redact_as_scanned_ones() {
         let rules = shipped_rules();
-        let mut values: Vec<String> = ["Question", "lms", "LMS Pro", "open", "", "Anna", "12"]
-            .iter()
-            .map(|v| v.to_string())
-            .collect();
+        let mut values: Vec<String> = [
+            "Question",
+            "lms",
+            "LMS Pro",
+            "open",
+            "",
+            "Anna",
+            "12",
+            "198112189876",
+            "7000000001",
+            "46701234567",
+        ]
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
         values.extend(
             rules
                 .examples()
@@ -2166,7 +2264,13 @@ must_match = ["12345"]
                 let key = keys[(state % keys.len() as u64) as usize];
                 // Few distinct values, so most repeat.
                 let value = &values[(state >> 8) as usize % values.len().min(12 + t / 8)];
-                let value = serde_json::to_string(value).expect("a string");
+                let number = t % 2 == 1
+                    && value.bytes().all(|b| b.is_ascii_digit())
+                    && (value == "0" || value.bytes().next().is_some_and(|b| b != b'0'));
+                let value = match number {
+                    true => value.clone(),
+                    false => serde_json::to_string(value).expect("a string"),
+                };
                 body.push_str(&format!(
                     "{}\"{key}{m}\":{value}",
                     if m > 0 { "," } else { "" }
@@ -2177,6 +2281,11 @@ must_match = ["12345"]
         body.push(']');
         let want = rewrite(body.as_bytes(), body.len(), 0);
         assert!(want.1.len() > 50, "{} findings", want.1.len());
+        let id_number = Regex::new(r#""personnummer\d":198112189876"#).expect("a pattern");
+        assert!(id_number.is_match(&body), "an ID number at its key");
+        let out = String::from_utf8_lossy(&want.0);
+        assert!(!id_number.is_match(&out), "redacted");
+        assert!(out.contains(":7000000001"), "an id number kept");
         for piece in [body.len(), 1000, 61, 7] {
             assert_eq!(
                 rewrite(body.as_bytes(), piece, INERT_SLOTS),

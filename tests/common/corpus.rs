@@ -1,7 +1,8 @@
 //! A deterministic, realistic helpdesk corpus: tickets in Swedish, Danish,
 //! Norwegian, Finnish and English with personal data at roughly the density
-//! of real support mail, plus PII-free text. Shared by tests and benches
-//! (`#[path]`-included), so both measure the same thing.
+//! of real support mail, plus PII-free text and Freshdesk's ticket list
+//! (metadata, little prose). Shared by tests and benches (`#[path]`-included),
+//! so both measure the same thing.
 #![allow(dead_code)]
 
 /// A tiny deterministic PRNG (xorshift): the corpus must be the same on every run.
@@ -144,6 +145,11 @@ pub fn ticket_json(rng: &mut Rng, id: u64) -> String {
 
 /// A JSON array of tickets of at least `len` bytes.
 pub fn tickets_json(seed: u64, len: usize) -> Vec<u8> {
+    json_array(seed, len, ticket_json)
+}
+
+/// A JSON array of `entry` values (ids from 1000) of at least `len` bytes.
+fn json_array(seed: u64, len: usize, entry: fn(&mut Rng, u64) -> String) -> Vec<u8> {
     let mut rng = Rng::new(seed);
     let mut s = String::from("[");
     let mut id = 1000;
@@ -151,11 +157,68 @@ pub fn tickets_json(seed: u64, len: usize) -> Vec<u8> {
         if id > 1000 {
             s.push(',');
         }
-        s.push_str(&ticket_json(&mut rng, id));
+        s.push_str(&entry(&mut rng, id));
         id += 1;
     }
     s.push(']');
     s.into_bytes()
+}
+
+/// One ticket as Freshdesk's "List All Tickets" (`GET /api/v2/tickets`,
+/// `include=requester`) returns it: every documented field, most of them
+/// ids, timestamps, flags and nulls, no description. Unlike
+/// [`ticket_json`], most of its bytes are JSON structure, not prose.
+pub fn ticket_list_entry(rng: &mut Rng, id: u64) -> String {
+    let (day, min) = (1 + rng.below(28), rng.below(60));
+    let requester = 5_000_000_000 + rng.below(1_000_000);
+    let (given, family) = (
+        rng.pick(&["Anna", "Lars", "Mette", "Mikko", "Ingrid", "John"]),
+        rng.pick(&["Svensson", "Nielsen", "Hansen", "Virtanen", "Smith"]),
+    );
+    let phone = if rng.below(3) == 0 {
+        "\"+46 70 123 45 67\"".to_string()
+    } else {
+        "null".to_string()
+    };
+    format!(
+        concat!(
+            "{{\"cc_emails\":[],\"fwd_emails\":[],\"reply_cc_emails\":[],\"ticket_cc_emails\":[],",
+            "\"fr_escalated\":{esc},\"spam\":false,\"email_config_id\":{config},\"group_id\":{group},",
+            "\"priority\":{prio},\"requester_id\":{requester},\"responder_id\":{agent},\"source\":{source},",
+            "\"company_id\":null,\"status\":{status},\"subject\":{subject},\"association_type\":null,",
+            "\"support_email\":\"support@example.com\",\"to_emails\":null,\"product_id\":null,\"id\":{id},",
+            "\"type\":\"Question\",\"due_by\":\"2024-05-{due:02}T10:{min:02}:00Z\",",
+            "\"fr_due_by\":\"2024-05-{day:02}T18:{min:02}:00Z\",\"is_escalated\":false,",
+            "\"custom_fields\":{{\"cf_customer_no\":\"C-{cust}\",\"cf_product\":\"LMS Pro\",\"cf_order\":null}},",
+            "\"created_at\":\"2024-05-{day:02}T10:{min:02}:00Z\",\"updated_at\":\"2024-05-{day:02}T11:{min:02}:00Z\",",
+            "\"associated_tickets_count\":null,\"tags\":[\"lms\",\"login\"],\"nr_due_by\":null,\"nr_escalated\":false,",
+            "\"requester\":{{\"id\":{requester},\"name\":\"{given} {family}\",",
+            "\"email\":\"{email}@example.se\",\"mobile\":null,\"phone\":{phone}}}}}"
+        ),
+        esc = rng.below(5) == 0,
+        config = 100_000 + rng.below(3),
+        group = 7_000_000_000 + rng.below(4),
+        prio = 1 + rng.below(4),
+        requester = requester,
+        agent = 7_000_100_000 + rng.below(12),
+        source = 1 + rng.below(3),
+        status = 2 + rng.below(4),
+        subject = json_str(rng.pick(BODY)),
+        id = id,
+        due = 2 + day.min(26),
+        day = day,
+        min = min,
+        cust = 10000 + rng.below(90000),
+        given = given,
+        family = family,
+        email = format!("{}.{}", given.to_lowercase(), family.to_lowercase()),
+        phone = phone,
+    )
+}
+
+/// A JSON array of [`ticket_list_entry`] tickets of at least `len` bytes.
+pub fn ticket_list_json(seed: u64, len: usize) -> Vec<u8> {
+    json_array(seed, len, ticket_list_entry)
 }
 
 /// Ticket mail text of at least `len` bytes (half tickets, half PII-free text).

@@ -1,5 +1,5 @@
-//! Short string values the scanner left as they were, remembered by key
-//! path (see [`InertValues`]).
+//! Short string values and numbers the scanner left as they were,
+//! remembered by key path (see [`InertValues`]).
 
 use std::hash::Hasher;
 
@@ -11,7 +11,8 @@ use rustc_hash::FxHasher;
 pub(super) const INERT_MAX: usize = 32;
 
 /// Slots of the table rewriters use: its memory is bounded whatever the
-/// body (at most this many values of at most [`INERT_MAX`] bytes).
+/// body (at most this many values of at most [`INERT_MAX`] bytes). A power
+/// of two, so a hash picks a slot by a mask, not a division.
 pub(super) const INERT_SLOTS: usize = 256;
 
 /// Where a value at a key path is remembered (see [`InertValues::slot`]).
@@ -21,7 +22,7 @@ pub(super) struct Slot {
     node: u32,
 }
 
-/// Short scanned string values that came out unchanged and with no
+/// Short scanned string values (or numbers) that came out unchanged and with no
 /// finding, by key path. A value's redaction depends on its bytes and its
 /// key path alone (the path fixes its field context and encoding; the
 /// engine, mode and key are the rewriter's), so the same bytes at the same
@@ -34,8 +35,10 @@ pub(super) struct InertValues {
 }
 
 impl InertValues {
-    /// A table of `slots` slots (none: nothing is remembered).
+    /// A table of `slots` slots, a power of two (none: nothing is
+    /// remembered).
     pub fn new(slots: usize) -> Self {
+        assert!(slots == 0 || slots.is_power_of_two(), "{slots} slots");
         InertValues {
             slots: vec![None; slots],
         }
@@ -50,7 +53,7 @@ impl InertValues {
         let mut h = FxHasher::default();
         h.write_u32(node);
         h.write(value);
-        let k = h.finish() as usize % self.slots.len();
+        let k = h.finish() as usize & (self.slots.len() - 1);
         Some(Slot { k, node })
     }
 
