@@ -381,6 +381,9 @@ pub(crate) struct JsonRewriter {
     esc: u8,
     /// UTF-8 state inside strings.
     utf8: Utf8Stream,
+    /// How many bytes the chunk being read starts with that are UTF-8: a
+    /// run of string content within them needs no check of its own.
+    utf8_prefix: usize,
     offset: u64,
     stack: Vec<Frame>,
     path: Path,
@@ -430,6 +433,11 @@ struct StringRun {
     closed: bool,
     /// Whether the run holds a backslash or starts inside an escape.
     escaped: bool,
+}
+
+/// How many bytes `bytes` starts with that are UTF-8 (whole characters).
+fn utf8_prefix(bytes: &[u8]) -> usize {
+    std::str::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), str::len)
 }
 
 /// Why a string with bytes that are no UTF-8 is refused.
@@ -492,6 +500,7 @@ impl JsonRewriter {
             st: St::Value,
             esc: 0,
             utf8: Utf8Stream::default(),
+            utf8_prefix: 0,
             offset: 0,
             stack: Vec::new(),
             path: Path::default(),
@@ -584,6 +593,7 @@ impl JsonRewriter {
         out: &mut Vec<u8>,
     ) -> Result<(), RedactError> {
         let hooked = self.hooked();
+        self.utf8_prefix = utf8_prefix(chunk);
         let mut i = 0;
         while i < chunk.len() {
             i = if hooked {
@@ -964,7 +974,13 @@ impl JsonRewriter {
             let j = run.end;
             if self.esc == 0 {
                 run.end += string_stop(&chunk[j..]);
-                self.check_utf8(&chunk[j..run.end], self.offset + j as u64)?;
+                // One check of the whole chunk (see `push`) stands for the
+                // checks of the runs it covers: a run starts at a character
+                // boundary (after an ASCII byte, or at the chunk's start
+                // with no character begun before it).
+                if self.utf8.incomplete() > 0 || run.end > self.utf8_prefix {
+                    self.check_utf8(&chunk[j..run.end], self.offset + j as u64)?;
+                }
                 if run.end == chunk.len() {
                     break;
                 }
