@@ -1730,9 +1730,10 @@ impl JsonRewriter {
         self.named(scanned)?;
         let finished = self.scanner.finish(engine, &self.key, &mut text);
         self.named(finished)?;
-        let inert = self.scanner.findings.is_empty() && text == num;
+        let unchanged = text == num;
+        let inert = unchanged && self.scanner.findings.is_empty();
         self.take_scanned_findings();
-        if text == num {
+        if unchanged {
             out.extend_from_slice(num);
         } else {
             out.push(b'"');
